@@ -1,0 +1,77 @@
+"""The project's exception tree.
+
+    AggregatorError
+    ├── ConfigError          feeds.yaml is invalid (carries file, line, key path)
+    ├── FeedError            one feed could not be fetched or parsed (carries the feed URL)
+    │   ├── FetchError       network / HTTP failure
+    │   │   ├── BlockedAddressError   URL refused by the address guard
+    │   │   └── TooLargeError         body over the size limit
+    │   └── ParseError       the bytes are not a feed we can read
+    ├── ExtractError         an article page gave no usable text (carries the page URL)
+    ├── StorageError         the store failed (wraps sqlite3 errors)
+    └── LockedError          another daemon holds the storage directory
+
+Anything raised that is not an ``AggregatorError`` is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+
+class AggregatorError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class ConfigError(AggregatorError):
+    def __init__(self, message: str, *, path: str = "", line: int | None = None, key: str = ""):
+        self.path = path
+        self.line = line
+        self.key = key
+        self.message = message
+        where = path
+        if line is not None:
+            where = f"{where}:{line}" if where else f"line {line}"
+        parts = [p for p in (where, key) if p]
+        super().__init__(": ".join([*parts, message]))
+
+
+class FeedError(AggregatorError):
+    def __init__(self, url: str, message: str, *, status: int | None = None):
+        self.url = url
+        self.status = status
+        self.message = message
+        super().__init__(f"{url}: {message}")
+
+    @property
+    def kind(self) -> str:
+        """Short machine-readable error kind, for status and metrics."""
+        return type(self).__name__.removesuffix("Error").lower() or "feed"
+
+
+class FetchError(FeedError):
+    pass
+
+
+class BlockedAddressError(FetchError):
+    pass
+
+
+class TooLargeError(FetchError):
+    pass
+
+
+class ParseError(FeedError):
+    pass
+
+
+class ExtractError(AggregatorError):
+    def __init__(self, url: str, message: str):
+        self.url = url
+        super().__init__(f"{url}: {message}")
+
+
+class StorageError(AggregatorError):
+    pass
+
+
+class LockedError(AggregatorError):
+    pass
