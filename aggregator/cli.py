@@ -1,0 +1,472 @@
+"""The `aggregator` command: builds the parts and passes them in.
+
+Read-side commands (export, digest, status, explain) import nothing heavy and open the
+store read-only, so they start fast and work while the daemon runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from .config import Config, Settings, load_config, parse_config, parse_duration
+from .errors import AggregatorError, ConfigError
+from .store.sqlite import SqliteStore
+from .types import NewArticle
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
+
+log = logging.getLogger("aggregator")
+
+DEFAULT_CONFIG = Path("feeds.yaml")
+DEFAULT_STORAGE = Path("storage")
+
+
+# ---------------------------------------------------------------------- helpers
+def setup_logging(level: str = "info", fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+
+        class JsonFormatter(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                return json.dumps(
+                    {
+                        "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                        "level": record.levelname.lower(),
+                        "logger": record.name,
+                        "message": record.getMessage(),
+                    },
+                    ensure_ascii=False,
+                )
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_optional_config(path: Path, explicit: bool) -> Config | None:
+    """The config, or None when the default path does not exist (read-side commands)."""
+    if not explicit and not path.exists():
+        return None
+    return load_config(path)
+
+
+def storage_dir(args: argparse.Namespace, config: Config | None) -> Path:
+    if args.storage is not None:
+        return Path(args.storage)
+    if config is not None and config.settings.storage is not None:
+        return Path(config.settings.storage)
+    return DEFAULT_STORAGE
+
+
+def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = True) -> Pipeline:
+    from .cluster import Clusterer, ClusterSettings
+    from .dedupe import NearDuplicates
+    from .pipeline import Pipeline
+
+    fetcher = extractor = None
+    if fetching:
+        from .extract import Extractor
+        from .fetch import Fetcher, make_client
+
+        limits = fetch_limits(settings)
+        fetcher = Fetcher(make_client(limits), limits)
+        extractor = Extractor()
+    window = settings.window
+    return Pipeline(
+        store,
+        fetcher,
+        extractor,
+        Clusterer(ClusterSettings(window=window)),
+        NearDuplicates(window=window),
+        window=window,
+    )
+
+
+def fetch_limits(settings: Settings):  # type: ignore[no-untyped-def]
+    from .fetch import FetchLimits
+
+    kwargs = {
+        "timeout": settings.timeout.total_seconds(),
+        "max_feed_bytes": settings.max_feed_bytes,
+        "max_page_bytes": settings.max_page_bytes,
+        "concurrency": settings.concurrency,
+        "per_host": settings.per_host,
+        "host_delay": settings.host_delay.total_seconds(),
+        "allow_private": tuple(settings.allow_private),
+    }
+    if settings.user_agent:
+        kwargs["user_agent"] = settings.user_agent
+    return FetchLimits(**kwargs)
+
+
+async def close_pipeline(pipeline: Pipeline) -> None:
+    if pipeline.fetcher is not None:
+        await pipeline.fetcher.aclose()
+    if pipeline.extractor is not None:
+        pipeline.extractor.close()
+
+
+def write_output(text: str, output: str | None, stdout: TextIO) -> None:
+    if output and output != "-":
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        stdout.write(text)
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_run(args: argparse.Namespace) -> int:
+    from .lock import StorageLock
+
+    config = load_config(Path(args.config))
+    setup_logging(args.log_level or config.settings.log_level, config.settings.log_format)
+    directory = storage_dir(args, config)
+    with StorageLock(directory, "run --once" if args.once else "run"):
+        store = SqliteStore(directory)
+        try:
+            pipeline = build_pipeline(config.settings, store)
+            if args.once:
+                return asyncio.run(_run_once(pipeline, config))
+            return asyncio.run(_run_daemon(pipeline, config))
+        finally:
+            store.close()
+
+
+async def _run_once(pipeline: Pipeline, config: Config) -> int:
+    try:
+        report = await pipeline.poll(config.feeds)
+    finally:
+        await close_pipeline(pipeline)
+    print(report.summary())
+    return 0
+
+
+async def _run_daemon(pipeline: Pipeline, config: Config) -> int:
+    from .scheduler import Daemon
+
+    daemon = Daemon(config, pipeline)
+    try:
+        await daemon.run()
+    finally:
+        await close_pipeline(pipeline)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_lines
+
+    config = load_optional_config(Path(args.config), args.config_given)
+    store = SqliteStore(storage_dir(args, config), readonly=True)
+    try:
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            for line in export_lines(store.articles()):
+                out.write(line)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from .digest import build_digest
+    from .render import render
+
+    config = load_optional_config(Path(args.config), args.config_given)
+    store = SqliteStore(storage_dir(args, config), readonly=True)
+    now = datetime.now(UTC)
+    try:
+        since = None if args.since in ("all", "0") else now - parse_duration(args.since)
+    except ValueError as exc:
+        raise ConfigError(f"--since: {exc}") from None
+    try:
+        digest = build_digest(
+            store, now=now, since=since, min_sources=args.min_sources, limit=args.limit
+        )
+    finally:
+        store.close()
+    write_output(render(digest, args.format, title=args.title), args.output, sys.stdout)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .lock import StorageLock
+    from .replay import read_records
+
+    config = load_optional_config(Path(args.config), args.config_given)
+    settings = config.settings if config else parse_config("feeds: []\n").settings
+    setup_logging(args.log_level or settings.log_level, settings.log_format)
+    directory = storage_dir(args, config)
+    articles = records_to_articles(read_records(Path(args.file)), source_file=Path(args.file))
+    with StorageLock(directory, "replay"):
+        store = SqliteStore(directory)
+        try:
+            pipeline = build_pipeline(settings, store, fetching=False)
+            counts = pipeline.ingest(articles, presorted=True)
+        finally:
+            store.close()
+    print(
+        f"replayed {len(articles)} records: {counts.new_articles} new articles, "
+        f"{counts.already_known} already stored, {counts.duplicates} near-duplicates, "
+        f"{counts.new_stories} new stories"
+    )
+    return 0
+
+
+def records_to_articles(records: list[dict], *, source_file: Path) -> list[NewArticle]:
+    """Recorded articles -> NewArticle records in replay order (see aggregator.replay)."""
+    from .identity import content_hash
+    from .replay import parse_time, replay_order
+    from .urls import canonical_url
+
+    now = datetime.now(UTC)
+    articles = []
+    ordered = replay_order(records)
+    dated = (parse_time(r.get("published")) for r in ordered)
+    last_known: datetime | None = next((t for t in dated if t is not None), None)
+    for record in ordered:
+        published = parse_time(record.get("published"))
+        last_known = published or last_known
+        url = record.get("url") or None
+        title = str(record.get("title") or "")
+        text = str(record.get("text") or "")
+        articles.append(
+            NewArticle(
+                key=str(record["id"]),
+                guid=str(record["id"]),
+                url=url,
+                canonical_url=canonical_url(url) if url else None,
+                title=title,
+                feed_url=record.get("feed") or None,
+                source=record.get("source") or None,
+                published=published,
+                # undated records arrive at the last known time before them (replay_order)
+                fetched=last_known or now,
+                text=text,
+                text_source="feed" if text else "none",
+                language=record.get("lang") or None,
+                content_hash=content_hash(title, text),
+            )
+        )
+    return articles
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demosite import DemoSite
+    from .digest import build_digest
+    from .lock import StorageLock
+    from .render import render
+    from .store.sqlite import DB_NAME
+
+    setup_logging(args.log_level or "warning")
+    directory = Path(args.storage) if args.storage else DEFAULT_STORAGE / "demo"
+    with StorageLock(directory, "demo"):
+        for suffix in ("", "-wal", "-shm"):  # the demo starts from an empty store each time
+            (directory / (DB_NAME + suffix)).unlink(missing_ok=True)
+        with DemoSite() as site:
+            config = parse_config(site.feeds_yaml())
+            store = SqliteStore(directory)
+            try:
+                pipeline = build_pipeline(config.settings, store)
+
+                async def once() -> str:
+                    try:
+                        return (await pipeline.poll(config.feeds)).summary()
+                    finally:
+                        await close_pipeline(pipeline)
+
+                summary = asyncio.run(once())
+                now = datetime.now(UTC)
+                digest = build_digest(store, now=now, since=now - timedelta(days=7))
+            finally:
+                store.close()
+    print(summary, file=sys.stderr)
+    sys.stdout.write(render(digest, args.format, title="Demo digest"))
+    print(
+        f"\n(stored in {directory}; try: aggregator digest --storage {directory} --since 7d "
+        "--format markdown)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_optional_config(Path(args.config), args.config_given)
+    store = SqliteStore(storage_dir(args, config), readonly=True)
+    try:
+        states = store.feed_states()
+        counts = store.counts()
+    finally:
+        store.close()
+    if args.json:
+        payload = {
+            "counts": counts,
+            "feeds": [
+                {
+                    "url": s.url,
+                    "name": s.name,
+                    "last_polled": s.last_polled.isoformat() if s.last_polled else None,
+                    "last_success": s.last_success.isoformat() if s.last_success else None,
+                    "last_status": s.last_status,
+                    "last_error": s.last_error,
+                    "error_kind": s.error_kind,
+                    "error_count": s.error_count,
+                    "redirected_to": s.redirected_to,
+                    "entries": s.entries,
+                    "articles": s.articles,
+                }
+                for s in states
+            ],
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(
+        f"{counts['articles']} articles in {counts['stories']} stories "
+        f"({counts['duplicates']} near-duplicates), {counts['feeds']} feeds"
+    )
+    for s in states:
+        ok = s.last_success.strftime("%Y-%m-%d %H:%M") if s.last_success else "never"
+        line = f"- {s.name or s.url}: last success {ok}, HTTP {s.last_status}, {s.articles} articles"
+        if s.error_count:
+            line += f", {s.error_count} errors (last: {s.error_kind}: {s.last_error})"
+        if s.redirected_to:
+            line += f", moved to {s.redirected_to}"
+        print(line)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    config = load_optional_config(Path(args.config), args.config_given)
+    store = SqliteStore(storage_dir(args, config), readonly=True)
+    try:
+        story = store.story(args.story)
+        if story is None:
+            print(f"no story {args.story!r} in {store.path}", file=sys.stderr)
+            return 1
+        articles = store.story_articles(story.id)
+    finally:
+        store.close()
+    if story.id != args.story:
+        print(f"{args.story} was merged into {story.id}")
+    print(f"story {story.id}: {story.title}")
+    print(f"{story.article_count} articles from {story.source_count} outlets")
+    for a in articles:
+        when = a.published.isoformat() if a.published else "?"
+        print(f"- [{a.source}] {a.title} ({when})")
+        if a.duplicate_of:
+            print(f"    near-duplicate of {a.duplicate_of}")
+        score = f"{a.score:.3f}" if a.score is not None else "-"
+        print(f"    score {score}; evidence: {json.dumps(a.evidence, ensure_ascii=False)}")
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    from .render import FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog="aggregator",
+        description="Poll news feeds, group coverage of each event into stories, read digests.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=None, help="path to feeds.yaml (default ./feeds.yaml)")
+    common.add_argument(
+        "--storage", default=None, help="data directory (default: settings.storage, else ./storage)"
+    )
+    common.add_argument("--log-level", default=None, help="debug, info, warning or error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "run", parents=[common], help="run the daemon (or one pass with --once)",
+        description="Poll every feed on its schedule and store what is new; --once polls once and exits.",
+    )
+    p.add_argument("--once", action="store_true", help="poll every feed once, print a summary, exit")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "export", parents=[common], help="every stored article as JSON Lines",
+        description="Write every stored article as one JSON object per line.",
+    )
+    p.add_argument("--output", "-o", default=None, help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "digest", parents=[common], help="the stories of a period",
+        description="Stories of a period, biggest and newest first.",
+    )
+    p.add_argument("--since", default="24h", help="period, like 24h, 3d or 'all' (default 24h)")
+    p.add_argument("--format", "-f", choices=FORMATS, default="text", help="output format")
+    p.add_argument("--min-sources", type=int, default=1, help="only stories with this many outlets")
+    p.add_argument("--limit", type=int, default=None, help="at most this many stories")
+    p.add_argument("--title", default="News digest", help="title of the digest")
+    p.add_argument("--output", "-o", default=None, help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser(
+        "replay", parents=[common], help="feed recorded articles (JSON Lines) through the pipeline",
+        description="Dedupe, cluster and store recorded articles in time order, as if from feeds.",
+    )
+    p.add_argument("file", help="JSON Lines file (fields as in shared/corpus/clusters)")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser(
+        "demo", parents=[common], help="the whole pipeline offline on bundled sample news",
+        description="Serve bundled sample news on 127.0.0.1, run one pass, print the digest.",
+    )
+    p.add_argument("--format", "-f", choices=FORMATS, default="text", help="digest format")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "status", parents=[common], help="per-feed health and store counts",
+        description="Per feed: last success, last error, HTTP status, articles stored.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "explain", parents=[common], help="why a story's articles are grouped",
+        description="Show a story's articles with their similarity scores and evidence.",
+    )
+    p.add_argument("story", help="story id (as in export's `story` field)")
+    p.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.config_given = args.config is not None
+    if args.config is None:
+        args.config = str(DEFAULT_CONFIG)
+    if args.command not in ("run", "replay"):
+        setup_logging(args.log_level or "warning")
+    try:
+        return int(args.func(args))
+    except AggregatorError as exc:
+        print(f"aggregator {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+"""The only module that knows the order of the stages.
+
+    for each feed, concurrently (the fetcher keeps it polite):
+        response = fetch feed, conditional GET          # 304 or the same bytes: done, nothing parsed
+        feed = parse(response)                          # RSS / Atom / RDF / JSON Feed
+        for each entry: known already (guid / canonical URL)? remember this feed listed it; skip
+        for each new entry: fetch its page (address-guarded), extract the body in a worker;
+                            the feed's own text when that fails
+    for each new article, one at a time, in time order:
+        stored meanwhile (another feed listed it too)? remember the listing; skip
+        near-duplicate of a recent article (wire copy)? -> duplicate_of
+        place it in a story (online clusterer)
+        store article, story and merges in one transaction
+    store each feed's state (validators, errors) only after its articles are stored
+
+Stages never call each other; they get plain records and return plain records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from .cluster import Clusterer
+from .config import FeedConfig
+from .dedupe import NearDuplicates
+from .errors import FeedError, FetchError
+from .extract import Extractor, choose_text
+from .fetch import Fetcher
+from .identity import article_key, content_hash, match_existing
+from .parse import parse_feed
+from .store import FeedState, Store
+from .types import ClusterDoc, NewArticle, ParsedEntry
+from .urls import canonical_url, is_http_url
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FeedOutcome:
+    """What one feed's poll produced, before anything is written."""
+
+    feed: FeedConfig
+    state: FeedState  # the state to store once the articles are in
+    articles: list[NewArticle] = field(default_factory=list)
+    listings: list[str] = field(default_factory=list)  # keys of known articles this feed lists
+    status: str = "ok"  # ok | not-modified | failed
+    error: FeedError | None = None
+
+
+@dataclass
+class IngestCounts:
+    new_articles: int = 0
+    duplicates: int = 0
+    new_stories: int = 0
+    merges: int = 0
+    already_known: int = 0
+
+
+@dataclass
+class PollReport:
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    entries: int = 0
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        c = self.counts
+        line = (
+            f"polled {self.feeds} feeds ({self.ok} ok, {self.not_modified} unchanged, "
+            f"{self.failed} failed): {self.entries} entries, {c.new_articles} new articles, "
+            f"{c.duplicates} near-duplicates, {c.new_stories} new stories in {self.seconds:.1f}s"
+        )
+        return line
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher | None,
+        extractor: Extractor | None,
+        clusterer: Clusterer,
+        near_duplicates: NearDuplicates,
+        *,
+        window: timedelta = timedelta(days=3),
+        clock: Clock = utcnow,
+    ):
+        self.store = store
+        self.fetcher = fetcher
+        self.extractor = extractor
+        self.clusterer = clusterer
+        self.near_duplicates = near_duplicates
+        self.window = window
+        self.clock = clock
+        self._warm = False
+
+    # ------------------------------------------------------------------ start-up
+    def warm_up(self) -> int:
+        """Rebuild the clusterer's recent stories from the store (once)."""
+        if self._warm:
+            return 0
+        self._warm = True
+        latest = getattr(self.store, "latest_time", lambda: None)()
+        if latest is None:
+            return 0
+        restored = 0
+        for doc, story_id in self.store.recent_docs(latest - self.window):
+            self.clusterer.restore(doc, story_id)
+            self.near_duplicates.add(doc)
+            restored += 1
+        log.debug("restored %d recent articles into the clusterer", restored)
+        return restored
+
+    # ------------------------------------------------------------------ polling
+    async def poll(
+        self, feeds: Sequence[FeedConfig], progress: Callable[[FeedOutcome], None] | None = None
+    ) -> PollReport:
+        started = time.monotonic()
+        self.warm_up()
+
+        async def one(feed: FeedConfig) -> FeedOutcome:
+            outcome = await self._poll_feed(feed)
+            if progress is not None:
+                progress(outcome)
+            return outcome
+
+        outcomes = await asyncio.gather(*(one(feed) for feed in feeds))
+        report = PollReport(feeds=len(feeds))
+        for outcome in outcomes:
+            if outcome.status == "failed":
+                report.failed += 1
+                report.errors.append(str(outcome.error))
+            elif outcome.status == "not-modified":
+                report.not_modified += 1
+            else:
+                report.ok += 1
+            report.entries += len(outcome.articles) + len(outcome.listings)
+        report.counts = self.store_outcomes(outcomes)
+        report.seconds = time.monotonic() - started
+        return report
+
+    async def _poll_feed(self, feed: FeedConfig) -> FeedOutcome:
+        assert self.fetcher is not None, "polling needs a fetcher"
+        state = self.store.feed_state(feed.url) or FeedState(url=feed.url)
+        now = self.clock()
+        state = replace(state, name=feed.name, last_polled=now)
+        try:
+            response = await self.fetcher.fetch_feed(
+                feed.url, etag=state.etag, last_modified=state.last_modified
+            )
+        except FeedError as exc:
+            return self._failed(feed, state, exc)
+        state = replace(state, last_status=response.status)
+        if response.permanent_redirect and response.permanent_redirect != feed.url:
+            log.warning("%s: moved permanently to %s", feed.url, response.permanent_redirect)
+            state = replace(state, redirected_to=response.permanent_redirect)
+        ok_state = replace(
+            state,
+            last_success=now,
+            last_error=None,
+            error_kind=None,
+            error_count=0,
+            etag=response.etag or (state.etag if response.not_modified else None),
+            last_modified=response.last_modified
+            or (state.last_modified if response.not_modified else None),
+        )
+        if response.not_modified:
+            return FeedOutcome(feed, ok_state, status="not-modified")
+        digest = hashlib.sha256(response.content).hexdigest()
+        if digest == state.content_hash:
+            return FeedOutcome(feed, ok_state, status="not-modified")
+        try:
+            parsed = await asyncio.to_thread(
+                parse_feed,
+                response.content,
+                url=response.final_url,
+                content_type=response.content_type,
+                headers=response.headers,
+            )
+        except FeedError as exc:
+            return self._failed(feed, state, exc)
+        for warning in parsed.warnings:
+            log.info("%s: %s", feed.url, warning)
+        ok_state = replace(
+            ok_state, content_hash=digest, entries=len(parsed.entries), title=parsed.title
+        )
+        outcome = FeedOutcome(feed, ok_state)
+        fresh: list[tuple[ParsedEntry, str | None, str, str]] = []
+        keys: set[str] = set()
+        for entry in parsed.entries:
+            canonical = canonical_url(entry.url) if entry.url else None
+            title = entry_title(entry)
+            ref = match_existing(
+                feed_url=feed.url,
+                guid=entry.guid,
+                canonical_url=canonical,
+                title=title,
+                existing=self.store.lookup(entry.guid, canonical),
+            )
+            if ref is not None:
+                outcome.listings.append(ref.key)
+                continue
+            key = article_key(feed.url, entry.guid, canonical, title)
+            if key in keys:
+                continue
+            keys.add(key)
+            fresh.append((entry, canonical, key, title))
+        outcome.articles = list(
+            await asyncio.gather(*(self._article(feed, *item, now) for item in fresh))
+        )
+        return outcome
+
+    def _failed(self, feed: FeedConfig, state: FeedState, exc: FeedError) -> FeedOutcome:
+        log.warning("feed failed: %s", exc)
+        failed = replace(
+            state,
+            last_error=exc.message,
+            error_kind=exc.kind,
+            error_count=state.error_count + 1,
+            last_status=exc.status if exc.status is not None else state.last_status,
+        )
+        return FeedOutcome(feed, failed, status="failed", error=exc)
+
+    async def _article(
+        self,
+        feed: FeedConfig,
+        entry: ParsedEntry,
+        canonical: str | None,
+        key: str,
+        title: str,
+        now: datetime,
+    ) -> NewArticle:
+        feed_text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
+        text, text_source = feed_text, "feed" if feed_text else "none"
+        author, image, language, published = entry.author, entry.image, None, None
+        if feed.extract and entry.url and is_http_url(entry.url) and self.extractor is not None:
+            assert self.fetcher is not None
+            try:
+                page = await self.fetcher.fetch_page(entry.url, listed_by=feed.url)
+            except FetchError as exc:
+                log.info("page not fetched, using the feed's text: %s", exc)
+            else:
+                if not page.content_type or "html" in page.content_type.lower():
+                    extracted = await self.extractor.extract(
+                        page.content, url=page.final_url, feed_text=feed_text, feed_title=title
+                    )
+                    text, text_source = choose_text(extracted, feed_text)
+                    author = author or extracted.author
+                    image = image or extracted.image
+                    language = extracted.language
+                    published = extracted.date
+        return NewArticle(
+            key=key,
+            guid=entry.guid,
+            url=entry.url,
+            canonical_url=canonical,
+            title=title,
+            feed_url=feed.url,
+            source=feed.name,
+            published=entry.published or entry.updated or published,
+            fetched=now,
+            text=text,
+            text_source=text_source,
+            summary=entry.summary,
+            author=author,
+            image=image,
+            language=language,
+            content_hash=content_hash(title, text),
+            tags=tuple(feed.tags),
+        )
+
+    # ------------------------------------------------------------------ storing
+    def store_outcomes(self, outcomes: Iterable[FeedOutcome]) -> IngestCounts:
+        outcomes = list(outcomes)
+        articles = [a for o in outcomes for a in o.articles]
+        counts = self.ingest(articles)
+        for outcome in outcomes:
+            for key in outcome.listings:
+                self.store.add_listing(key, outcome.feed.url)
+            self.store.save_feed_state(outcome.state)
+        return counts
+
+    def ingest(self, articles: Iterable[NewArticle], *, presorted: bool = False) -> IngestCounts:
+        """Dedupe, cluster and store new articles, one at a time (no awaits: atomic in the loop)."""
+        self.warm_up()
+        counts = IngestCounts()
+        items = list(articles)
+        if not presorted:
+            items.sort(key=lambda a: (a.published or a.fetched, a.key))
+        for article in items:
+            ref = match_existing(
+                feed_url=article.feed_url,
+                guid=article.guid,
+                canonical_url=article.canonical_url,
+                title=article.title,
+                existing=self.store.lookup(article.guid, article.canonical_url),
+            )
+            if ref is not None:
+                if article.feed_url:
+                    self.store.add_listing(ref.key, article.feed_url)
+                counts.already_known += 1
+                continue
+            doc = ClusterDoc(
+                id=article.key,
+                title=article.title,
+                text=article.text,
+                published=article.published or article.fetched,
+                source=article.source,
+            )
+            duplicate_of = self.near_duplicates.find(doc)
+            placement = self.clusterer.add(doc, duplicate_of=duplicate_of)
+            self.near_duplicates.add(doc)
+            self.store.add_article(article, placement, duplicate_of)
+            counts.new_articles += 1
+            counts.duplicates += duplicate_of is not None
+            counts.new_stories += placement.new_story
+            counts.merges += len(placement.merges)
+        return counts
+
+
+def entry_title(entry: ParsedEntry) -> str:
+    """The entry's title, or the start of its text when the feed gives none (RSS allows that)."""
+    if entry.title.strip():
+        return entry.title.strip()
+    text = (entry.summary or entry.content).strip()
+    if not text:
+        return entry.url or "(untitled)"
+    words = text.split()
+    short = " ".join(words[:12])
+    return short + ("…" if len(words) > 12 else "")

@@ -1,0 +1,188 @@
+"""The daemon: APScheduler wiring, hot reload of feeds.yaml, clean shutdown.
+
+One interval job per feed (jittered, never two at once, missed runs coalesced). A watcher
+job notices edits to feeds.yaml (and SIGHUP) and reschedules without a restart; an invalid
+edit is logged and the last good config stays in force. SIGTERM/SIGINT stop scheduling and
+let in-flight polls finish within a grace period; a second signal cancels them at their next
+await point, which is never inside a write transaction (writes are synchronous).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Config, FeedConfig, load_config
+from .errors import ConfigError
+from .pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    url: str
+    seconds: float
+    jitter: float
+
+
+def job_spec(feed: FeedConfig, jitter: float | timedelta) -> JobSpec:
+    seconds = max(1.0, feed.interval.total_seconds())
+    if isinstance(jitter, timedelta):
+        spread = jitter.total_seconds()
+    else:
+        spread = seconds * float(jitter)
+    return JobSpec(feed.url, seconds, min(spread, seconds / 2))
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        pipeline: Pipeline,
+        *,
+        grace_seconds: float = 30.0,
+        on_cycle: Callable[[str], None] | None = None,
+    ):
+        self.config = config
+        self.pipeline = pipeline
+        self.grace_seconds = grace_seconds
+        self.on_cycle = on_cycle
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._feeds: dict[str, FeedConfig] = {}
+        self._specs: dict[str, JobSpec] = {}
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._stop = asyncio.Event()
+        self._signals = 0
+        self._mtime = self._config_mtime()
+
+    # ------------------------------------------------------------------ jobs
+    def _config_mtime(self) -> float | None:
+        path = self.config.path
+        try:
+            return path.stat().st_mtime if path else None
+        except OSError:
+            return None
+
+    def apply(self, config: Config) -> None:
+        """Schedule added feeds, unschedule removed ones, reschedule changed ones."""
+        jitter = config.settings.jitter
+        wanted = {feed.url: feed for feed in config.feeds}
+        for url in list(self._feeds):
+            if url not in wanted:
+                self.scheduler.remove_job(url)
+                del self._feeds[url], self._specs[url]
+                log.info("feed removed: %s (its articles are kept)", url)
+        for url, feed in wanted.items():
+            spec = job_spec(feed, jitter)
+            if url not in self._feeds:
+                self.scheduler.add_job(
+                    self._poll,
+                    IntervalTrigger(seconds=spec.seconds, jitter=spec.jitter or None),
+                    args=[url],
+                    id=url,
+                    name=feed.name,
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=int(spec.seconds),
+                    next_run_time=datetime.now(UTC),
+                )
+                if self._feeds:
+                    log.info("feed added: %s", url)
+            elif spec != self._specs[url]:
+                self.scheduler.reschedule_job(
+                    url, trigger=IntervalTrigger(seconds=spec.seconds, jitter=spec.jitter or None)
+                )
+                log.info("feed rescheduled: %s every %ss", url, int(spec.seconds))
+            self._feeds[url] = feed
+            self._specs[url] = spec
+        self.config = config
+
+    async def _poll(self, url: str) -> None:
+        feed = self._feeds.get(url)
+        if feed is None or self._stop.is_set():
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            report = await self.pipeline.poll([feed])
+            line = f"{feed.name}: {report.summary()}"
+            log.info(line)
+            if self.on_cycle is not None:
+                self.on_cycle(line)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    def reload(self) -> bool:
+        """Re-read feeds.yaml; keep the running config when the new one is invalid."""
+        path = self.config.path
+        if path is None:
+            return False
+        self._mtime = self._config_mtime()
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            log.error("config not reloaded, keeping the previous one: %s", exc)
+            return False
+        self.apply(config)
+        log.info("config reloaded: %d feeds", len(config.feeds))
+        return True
+
+    async def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), WATCH_SECONDS)
+            except TimeoutError:
+                pass
+            if not self._stop.is_set() and self._config_mtime() != self._mtime:
+                self.reload()
+
+    # ------------------------------------------------------------------ lifecycle
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info("received %s: stopping after in-flight polls", signal.Signals(signum).name)
+            self._stop.set()
+        else:
+            log.warning("second signal: cancelling in-flight polls")
+            for task in list(self._inflight):
+                task.cancel()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self.pipeline.warm_up()
+        self.apply(self.config)
+        self.scheduler.start()
+        log.info("daemon started: %d feeds", len(self._feeds))
+        watcher = asyncio.create_task(self._watch())
+        await self._stop.wait()
+        self.scheduler.shutdown(wait=False)
+        watcher.cancel()
+        if self._inflight:
+            done, pending = await asyncio.wait(set(self._inflight), timeout=self.grace_seconds)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        log.info("daemon stopped")
+

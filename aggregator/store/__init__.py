@@ -1,0 +1,70 @@
+"""Storage behind one small interface.
+
+The pipeline and the read side only talk to :class:`Store`; ``sqlite.py`` implements it.
+A second backend (PostgreSQL for several instances) would implement the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from ..types import ClusterDoc, NewArticle, Placement, StoredArticle, StoryRecord
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers of one feed between polls."""
+
+    url: str
+    name: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    last_polled: datetime | None = None
+    last_success: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    error_kind: str | None = None
+    error_count: int = 0
+    redirected_to: str | None = None
+    entries: int = 0
+    articles: int = 0
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class ExistingRef:
+    """An article already stored, as the identity check needs to see it."""
+
+    key: str
+    guid: str | None
+    canonical_url: str | None
+    title: str
+    feed_url: str | None
+
+
+class Store(Protocol):
+    def close(self) -> None: ...
+
+    # -- feeds
+    def feed_state(self, url: str) -> FeedState | None: ...
+    def save_feed_state(self, state: FeedState) -> None: ...
+    def feed_states(self) -> list[FeedState]: ...
+
+    # -- write side
+    def lookup(self, guid: str | None, canonical_url: str | None) -> list[ExistingRef]: ...
+    def add_listing(self, key: str, feed_url: str) -> None: ...
+    def add_article(
+        self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
+    ) -> int: ...
+    def recent_docs(self, since: datetime) -> Iterator[tuple[ClusterDoc, str]]: ...
+
+    # -- read side
+    def articles(self) -> Iterator[StoredArticle]: ...
+    def story_articles(self, story_id: str) -> list[StoredArticle]: ...
+    def stories(self, since: datetime | None = None) -> list[StoryRecord]: ...
+    def story(self, story_id: str) -> StoryRecord | None: ...
+    def counts(self) -> dict[str, int]: ...

@@ -1,0 +1,111 @@
+"""The SQLite store: migrations, one transaction per article, merges that keep ids."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aggregator.errors import StorageError
+from aggregator.store import FeedState
+from aggregator.store.sqlite import MIGRATIONS, SqliteStore
+from aggregator.types import NewArticle, Placement
+
+T0 = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+
+
+def article(key: str, *, minutes: int = 0, url: str | None = None, guid: str | None = None) -> NewArticle:
+    return NewArticle(
+        key=key,
+        guid=guid,
+        url=url,
+        canonical_url=url,
+        title=f"Title {key}",
+        feed_url="http://127.0.0.1/feed.xml",
+        source="Feed",
+        published=T0 + timedelta(minutes=minutes),
+        fetched=T0 + timedelta(hours=1),
+        text=f"Body of {key}",
+        text_source="page",
+        tags=("world",),
+    )
+
+
+def placement(story: str, *, merges: tuple[tuple[str, str], ...] = (), title: str = "Story") -> Placement:
+    return Placement(story_id=story, score=0.5, new_story=False, merges=merges, story_title=title)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path)
+    yield s
+    s.close()
+
+
+def test_migrations_set_the_schema_version_and_wal(store):
+    assert store.schema_version() == len(MIGRATIONS)
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    SqliteStore(tmp_path).close()
+    with sqlite3.connect(tmp_path / "aggregator.sqlite3") as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StorageError, match="newer than this program"):
+        SqliteStore(tmp_path)
+
+
+def test_readonly_store_on_a_missing_database_says_so(tmp_path):
+    with pytest.raises(StorageError, match="no database here yet"):
+        SqliteStore(tmp_path / "none", readonly=True)
+
+
+def test_article_story_and_listing_round_trip(store):
+    store.add_article(article("a1", url="https://x.example/1", guid="g1"), placement("s1"), None)
+    store.add_article(article("a2", minutes=5, url="https://y.example/2"), placement("s1"), "a1")
+    store.add_listing("a1", "http://127.0.0.1/other.xml")
+    stored = {a.key: a for a in store.articles()}
+    assert stored["a2"].duplicate_of == "https://x.example/1"
+    assert set(stored["a1"].feeds) == {"http://127.0.0.1/feed.xml", "http://127.0.0.1/other.xml"}
+    (story,) = store.stories()
+    assert (story.id, story.article_count, story.source_count) == ("s1", 2, 1)
+    assert story.first_published == T0 and story.last_updated == T0 + timedelta(minutes=5)
+    assert [r.key for r in store.lookup("g1", None)] == ["a1"]
+    assert [r.key for r in store.lookup(None, "https://y.example/2")] == ["a2"]
+
+
+def test_merge_keeps_the_surviving_id_and_records_the_absorbed_one(store):
+    store.add_article(article("a1"), placement("old"), None)
+    store.add_article(article("a2", minutes=1), placement("young"), None)
+    store.add_article(article("a3", minutes=2), placement("old", merges=(("young", "old"),)), None)
+    assert [s.id for s in store.stories()] == ["old"]
+    assert store.resolve_story_id("young") == "old"
+    assert store.story("young").id == "old"
+    assert {a.story_id for a in store.articles()} == {"old"}
+
+
+def test_a_failed_write_leaves_nothing_behind(store):
+    store.add_article(article("a1"), placement("s1"), None)
+    with pytest.raises(StorageError):
+        with store.atomic():
+            store.add_article(article("a2"), placement("s2"), None)
+            store._query("SELECT * FROM no_such_table")
+    assert [a.key for a in store.articles()] == ["a1"]
+    assert [s.id for s in store.stories()] == ["s1"]
+
+
+def test_feed_state_round_trip(store):
+    state = FeedState(url="http://127.0.0.1/f.xml", name="F", etag='"x"', last_success=T0, error_count=2)
+    store.save_feed_state(state)
+    again = store.feed_state(state.url)
+    assert again is not None and again.etag == '"x"' and again.last_success == T0
+    assert again.error_count == 2
+
+
+def test_recent_docs_are_in_time_order_within_the_window(store):
+    store.add_article(article("late", minutes=30), placement("s1"), None)
+    store.add_article(article("early", minutes=10), placement("s1"), None)
+    store.add_article(article("old", minutes=-60 * 24 * 5), placement("s0"), None)
+    docs = [d.id for d, _ in store.recent_docs(T0 - timedelta(days=1))]
+    assert docs == ["early", "late"]
