@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -22,6 +23,7 @@ from .store.sqlite import SqliteStore
 from .types import NewArticle
 
 if TYPE_CHECKING:
+    from .fetch import FetchLimits
     from .pipeline import Pipeline
 
 log = logging.getLogger("aggregator")
@@ -96,21 +98,21 @@ def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = T
     )
 
 
-def fetch_limits(settings: Settings):  # type: ignore[no-untyped-def]
+def fetch_limits(settings: Settings) -> FetchLimits:
+    from . import USER_AGENT
     from .fetch import FetchLimits
 
-    kwargs = {
-        "timeout": settings.timeout.total_seconds(),
-        "max_feed_bytes": settings.max_feed_bytes,
-        "max_page_bytes": settings.max_page_bytes,
-        "concurrency": settings.concurrency,
-        "per_host": settings.per_host,
-        "host_delay": settings.host_delay.total_seconds(),
-        "allow_private": tuple(settings.allow_private),
-    }
-    if settings.user_agent:
-        kwargs["user_agent"] = settings.user_agent
-    return FetchLimits(**kwargs)
+    # connect_timeout and max_redirects keep FetchLimits' defaults
+    return FetchLimits(
+        timeout=settings.timeout.total_seconds(),
+        max_feed_bytes=settings.max_feed_bytes,
+        max_page_bytes=settings.max_page_bytes,
+        concurrency=settings.concurrency,
+        per_host=settings.per_host,
+        host_delay=settings.host_delay.total_seconds(),
+        user_agent=settings.user_agent or USER_AGENT,
+        allow_private=tuple(settings.allow_private),
+    )
 
 
 async def close_pipeline(pipeline: Pipeline) -> None:
@@ -209,7 +211,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import read_records
 
     config = load_optional_config(Path(args.config), args.config_given)
-    settings = config.settings if config else parse_config("feeds: []\n").settings
+    settings = config.settings if config else Settings()
     setup_logging(args.log_level or settings.log_level, settings.log_format)
     directory = storage_dir(args, config)
     articles = records_to_articles(read_records(Path(args.file)), source_file=Path(args.file))
@@ -280,9 +282,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             (directory / (DB_NAME + suffix)).unlink(missing_ok=True)
         with DemoSite() as site:
             config = parse_config(site.feeds_yaml())
+            # every demo outlet is on one local host: no politeness delay is needed
+            settings = replace(config.settings, host_delay=timedelta(0), per_host=8)
             store = SqliteStore(directory)
             try:
-                pipeline = build_pipeline(config.settings, store)
+                pipeline = build_pipeline(settings, store)
 
                 async def once() -> str:
                     try:
@@ -341,7 +345,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for s in states:
         ok = s.last_success.strftime("%Y-%m-%d %H:%M") if s.last_success else "never"
-        line = f"- {s.name or s.url}: last success {ok}, HTTP {s.last_status}, {s.articles} articles"
+        line = (
+            f"- {s.name or s.url}: last success {ok}, HTTP {s.last_status}, {s.articles} articles"
+        )
         if s.error_count:
             line += f", {s.error_count} errors (last: {s.error_kind}: {s.last_error})"
         if s.redirected_to:
@@ -394,21 +400,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
-        "run", parents=[common], help="run the daemon (or one pass with --once)",
+        "run",
+        parents=[common],
+        help="run the daemon (or one pass with --once)",
         description="Poll every feed on its schedule and store what is new; --once polls once and exits.",
     )
-    p.add_argument("--once", action="store_true", help="poll every feed once, print a summary, exit")
+    p.add_argument(
+        "--once", action="store_true", help="poll every feed once, print a summary, exit"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
-        "export", parents=[common], help="every stored article as JSON Lines",
+        "export",
+        parents=[common],
+        help="every stored article as JSON Lines",
         description="Write every stored article as one JSON object per line.",
     )
     p.add_argument("--output", "-o", default=None, help="write to this file instead of stdout")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
-        "digest", parents=[common], help="the stories of a period",
+        "digest",
+        parents=[common],
+        help="the stories of a period",
         description="Stories of a period, biggest and newest first.",
     )
     p.add_argument("--since", default="24h", help="period, like 24h, 3d or 'all' (default 24h)")
@@ -420,28 +434,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser(
-        "replay", parents=[common], help="feed recorded articles (JSON Lines) through the pipeline",
+        "replay",
+        parents=[common],
+        help="feed recorded articles (JSON Lines) through the pipeline",
         description="Dedupe, cluster and store recorded articles in time order, as if from feeds.",
     )
     p.add_argument("file", help="JSON Lines file (fields as in shared/corpus/clusters)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser(
-        "demo", parents=[common], help="the whole pipeline offline on bundled sample news",
+        "demo",
+        parents=[common],
+        help="the whole pipeline offline on bundled sample news",
         description="Serve bundled sample news on 127.0.0.1, run one pass, print the digest.",
     )
     p.add_argument("--format", "-f", choices=FORMATS, default="text", help="digest format")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
-        "status", parents=[common], help="per-feed health and store counts",
+        "status",
+        parents=[common],
+        help="per-feed health and store counts",
         description="Per feed: last success, last error, HTTP status, articles stored.",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser(
-        "explain", parents=[common], help="why a story's articles are grouped",
+        "explain",
+        parents=[common],
+        help="why a story's articles are grouped",
         description="Show a story's articles with their similarity scores and evidence.",
     )
     p.add_argument("story", help="story id (as in export's `story` field)")

@@ -107,7 +107,9 @@ def story_view(record: StoryRecord, articles: list[StoredArticle]) -> DigestStor
         for tag in a.tags:
             tag_outlets.setdefault(tag, set()).add(a.source or a.feed_url or "")
     tags = Counter({tag: len(outlets) for tag, outlets in tag_outlets.items()})
-    lead = next((a for a in originals if a.title == record.title), originals[0] if originals else None)
+    lead = next(
+        (a for a in originals if a.title == record.title), originals[0] if originals else None
+    )
     return DigestStory(
         id=record.id,
         title=record.title or (articles[0].title if articles else ""),

@@ -19,7 +19,9 @@ from .store import ExistingRef
 SAME_LINK_TITLE_SIMILARITY = 80.0
 
 
-def article_key(feed_url: str | None, guid: str | None, canonical_url: str | None, title: str) -> str:
+def article_key(
+    feed_url: str | None, guid: str | None, canonical_url: str | None, title: str
+) -> str:
     """A stable key for a new entry: the same entry in the same feed always gets the same key."""
     basis = "\n".join([feed_url or "", guid or "", canonical_url or "", title])
     return "a" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]

@@ -80,7 +80,12 @@ def _md(text: str) -> str:
 
 
 def render_markdown(digest: Digest, title: str) -> str:
-    lines = [f"# {_md(title)}", "", f"{len(digest.stories)} stories, generated {_when(digest.generated)}.", ""]
+    lines = [
+        f"# {_md(title)}",
+        "",
+        f"{len(digest.stories)} stories, generated {_when(digest.generated)}.",
+        "",
+    ]
     for story in digest.stories:
         lines.append(f"## {_md(story.title)}")
         lines.append("")
@@ -173,7 +178,7 @@ def render_html(digest: Digest, title: str) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{escape(title)}</h1><p class=\"meta\">{len(digest.stories)} stories, generated "
+        f'<h1>{escape(title)}</h1><p class="meta">{len(digest.stories)} stories, generated '
         f"{escape(_when(digest.generated))}</p>\n{body}\n</body></html>\n"
     )
 
@@ -192,7 +197,9 @@ def _story_link(story: DigestStory) -> str | None:
 
 
 def render_atom(digest: Digest, title: str) -> str:
-    updated = max((s.last_updated for s in digest.stories if s.last_updated), default=digest.generated)
+    updated = max(
+        (s.last_updated for s in digest.stories if s.last_updated), default=digest.generated
+    )
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',

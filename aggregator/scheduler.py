@@ -10,6 +10,7 @@ await point, which is never inside a write transaction (writes are synchronous).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -38,10 +39,7 @@ class JobSpec:
 
 def job_spec(feed: FeedConfig, jitter: float | timedelta) -> JobSpec:
     seconds = max(1.0, feed.interval.total_seconds())
-    if isinstance(jitter, timedelta):
-        spread = jitter.total_seconds()
-    else:
-        spread = seconds * float(jitter)
+    spread = jitter.total_seconds() if isinstance(jitter, timedelta) else seconds * float(jitter)
     return JobSpec(feed.url, seconds, min(spread, seconds / 2))
 
 
@@ -142,10 +140,8 @@ class Daemon:
 
     async def _watch(self) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), WATCH_SECONDS)
-            except TimeoutError:
-                pass
             if not self._stop.is_set() and self._config_mtime() != self._mtime:
                 self.reload()
 
@@ -185,4 +181,3 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         log.info("daemon stopped")
-

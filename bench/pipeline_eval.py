@@ -80,35 +80,59 @@ def run(path: Path, keep: Path | None) -> tuple[float, float, float]:
         for outlet, items in sorted(by_outlet.items()):
             for r in items:
                 site.add(f"/{outlet}/{r['id']}.html", page(r))
-            url = site.add(f"/{outlet}/feed.xml", feed(outlet, site.base_url, items), "application/rss+xml")
+            url = site.add(
+                f"/{outlet}/feed.xml", feed(outlet, site.base_url, items), "application/rss+xml"
+            )
             name = next((str(r["source"]) for r in items if r.get("source")), outlet)
             lines += [f"  - url: {url}", f"    name: {json.dumps(name)}"]
-        lines += ["settings:", "  concurrency: 32", "  per_host: 8", "  host_delay: 0s",
-                  "  window: 3650d", "  max_feed_bytes: 100MB"]
+        lines += [
+            "settings:",
+            "  concurrency: 32",
+            "  per_host: 8",
+            "  host_delay: 0s",
+            "  window: 3650d",
+            "  max_feed_bytes: 100MB",
+        ]
         config = work / "feeds.yaml"
         config.write_text("\n".join(lines) + "\n")
         storage = work / "storage"
         started = time.monotonic()
         once = subprocess.run(
-            [sys.executable, "-m", "aggregator", "run", "--once", "--config", str(config),
-             "--storage", str(storage), "--log-level", "warning"],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "aggregator",
+                "run",
+                "--once",
+                "--config",
+                str(config),
+                "--storage",
+                str(storage),
+                "--log-level",
+                "warning",
+            ],
+            capture_output=True,
+            text=True,
         )
         seconds = time.monotonic() - started
         if once.returncode != 0:
             raise SystemExit(f"run --once failed:\n{once.stderr}")
     out = subprocess.run(
         [sys.executable, "-m", "aggregator", "export", "--storage", str(storage)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     exported = [json.loads(line) for line in out.splitlines()]
     gold = {str(r["id"]): str(r["cluster_id"]) for r in records}
     predicted = {str(e["guid"]): str(e["story"]) for e in exported}
     from_page = sum(e["text_source"] == "page" for e in exported)
     b, p = bcubed(gold, predicted), pair_counting(gold, predicted)
-    print(f"{path.name}: {len(records)} records, {len(by_outlet)} outlets, "
-          f"{len(exported)} stored ({from_page} bodies from pages), "
-          f"{len(set(predicted.values()))} stories (gold {len(set(gold.values()))})")
+    print(
+        f"{path.name}: {len(records)} records, {len(by_outlet)} outlets, "
+        f"{len(exported)} stored ({from_page} bodies from pages), "
+        f"{len(set(predicted.values()))} stories (gold {len(set(gold.values()))})"
+    )
     print(f"  {once.stdout.strip()}")
     print(f"  BCubed {b}   pairs {p}   run --once {seconds:.1f}s")
     return b.f1, p.f1, seconds

@@ -23,7 +23,7 @@ class LocalSite:
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
                 with site._lock:
                     site.requests.append(self.path)
-                    route = site.routes.get(self.path)
+                    route = site.routes.get(self.path.split("?", 1)[0])
                 if route is None:
                     self.send_error(404)
                     return
@@ -52,7 +52,13 @@ class LocalSite:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def add(self, path: str, body: str | bytes, ctype: str = "text/html; charset=utf-8", status: int = 200) -> str:
+    def add(
+        self,
+        path: str,
+        body: str | bytes,
+        ctype: str = "text/html; charset=utf-8",
+        status: int = 200,
+    ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         with self._lock:
             self.routes[path] = (status, ctype, data)
@@ -66,6 +72,8 @@ class LocalSite:
         self._thread.start()
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.server.shutdown()
         self.server.server_close()

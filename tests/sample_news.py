@@ -110,7 +110,7 @@ def rss(outlet: str, base: str, items: list[tuple[str, str, str, str, str, list[
         link = f"{base}/{outlet}/{slug}.html?utm_source=rss&utm_medium=feed"
         parts.append(
             f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-            f"<guid isPermaLink=\"false\">{outlet}-{slug}</guid><pubDate>{date}</pubDate>"
+            f'<guid isPermaLink="false">{outlet}-{slug}</guid><pubDate>{date}</pubDate>'
             f"<description>{escape(paragraphs[0])}</description></item>"
         )
     return (

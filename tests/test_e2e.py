@@ -18,7 +18,9 @@ from tests.localsite import LocalSite
 from tests.sample_news import event_of, publish
 
 
-def aggregator(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+def aggregator(
+    *args: str, timeout: float = 120, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_PROXY": "*", "no_proxy": "*"}
     result = subprocess.run(
         [sys.executable, "-m", "aggregator", *args],
@@ -47,6 +49,7 @@ def write_config(path: Path, feeds: dict[str, str]) -> Path:
     lines = ["feeds:"]
     for name, url in feeds.items():
         lines += [f"  - url: {url}", f"    name: {name.title()} Times", "    tags: [test, en]"]
+    lines += ["settings:", "  host_delay: 0s"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -59,7 +62,17 @@ def test_run_once_stores_every_article_with_its_body(site, tmp_path):
     assert "6 new articles" in result.stdout
     records = export(storage)
     assert len(records) == 6
-    contract = {"url", "canonical_url", "title", "feed", "source", "published", "text", "story", "duplicate_of"}
+    contract = {
+        "url",
+        "canonical_url",
+        "title",
+        "feed",
+        "source",
+        "published",
+        "text",
+        "story",
+        "duplicate_of",
+    }
     for r in records:
         assert contract <= r.keys()
         assert "utm_" not in r["canonical_url"] and "utm_source=rss" in r["url"]
@@ -143,22 +156,42 @@ def test_minimal_config_and_a_broken_feed_does_not_stop_the_others(site, tmp_pat
 def test_invalid_config_exits_non_zero_naming_the_line(tmp_path):
     config = tmp_path / "feeds.yaml"
     config.write_text("feeds:\n  - url: https://example.org/rss.xml\n    colour: blue\n")
-    result = aggregator("run", "--once", "--config", str(config), "--storage", str(tmp_path), check=False)
+    result = aggregator(
+        "run", "--once", "--config", str(config), "--storage", str(tmp_path), check=False
+    )
     assert result.returncode != 0
     assert "feeds.yaml:3" in result.stderr and "colour" in result.stderr
 
 
 def test_replay_clusters_recorded_articles(tmp_path):
     records = [
-        {"id": "r1", "cluster_id": "a", "title": "Earthquake of magnitude 6.1 strikes central Chile",
-         "text": "A magnitude 6.1 earthquake struck central Chile near Talca on Monday, shaking buildings in Santiago.",
-         "source": "Wire", "published": "2026-11-02T10:00:00Z", "url": "https://a.example/1"},
-        {"id": "r2", "cluster_id": "a", "title": "Strong 6.1 quake shakes central Chile, no damage reported",
-         "text": "A strong earthquake of magnitude 6.1 hit central Chile near Talca, officials in Santiago said.",
-         "source": "Daily", "published": "2026-11-02T11:00:00Z", "url": "https://b.example/2"},
-        {"id": "r3", "cluster_id": "b", "title": "Chess champion wins tournament in Oslo",
-         "text": "The reigning chess world champion won the Oslo invitational tournament on Sunday.",
-         "source": "Daily", "published": "2026-11-03T09:00:00Z", "url": "https://b.example/3"},
+        {
+            "id": "r1",
+            "cluster_id": "a",
+            "title": "Earthquake of magnitude 6.1 strikes central Chile",
+            "text": "A magnitude 6.1 earthquake struck central Chile near Talca on Monday, shaking buildings in Santiago.",
+            "source": "Wire",
+            "published": "2026-11-02T10:00:00Z",
+            "url": "https://a.example/1",
+        },
+        {
+            "id": "r2",
+            "cluster_id": "a",
+            "title": "Strong 6.1 quake shakes central Chile, no damage reported",
+            "text": "A strong earthquake of magnitude 6.1 hit central Chile near Talca, officials in Santiago said.",
+            "source": "Daily",
+            "published": "2026-11-02T11:00:00Z",
+            "url": "https://b.example/2",
+        },
+        {
+            "id": "r3",
+            "cluster_id": "b",
+            "title": "Chess champion wins tournament in Oslo",
+            "text": "The reigning chess world champion won the Oslo invitational tournament on Sunday.",
+            "source": "Daily",
+            "published": "2026-11-03T09:00:00Z",
+            "url": "https://b.example/3",
+        },
     ]
     path = tmp_path / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -175,7 +208,16 @@ def test_daemon_polls_then_stops_cleanly_on_sigterm(site, tmp_path):
     config = write_config(tmp_path / "feeds.yaml", publish(site))
     storage = tmp_path / "store"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "aggregator", "run", "--config", str(config), "--storage", str(storage)],
+        [
+            sys.executable,
+            "-m",
+            "aggregator",
+            "run",
+            "--config",
+            str(config),
+            "--storage",
+            str(storage),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -194,7 +236,9 @@ def test_daemon_polls_then_stops_cleanly_on_sigterm(site, tmp_path):
                     pass
             time.sleep(0.2)
         assert count == 6, "the daemon did not store the feeds' articles"
-        second = aggregator("run", "--once", "--config", str(config), "--storage", str(storage), check=False)
+        second = aggregator(
+            "run", "--once", "--config", str(config), "--storage", str(storage), check=False
+        )
         assert second.returncode != 0 and "already in use" in second.stderr
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)

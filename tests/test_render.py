@@ -10,7 +10,7 @@ import feedparser
 import pytest
 
 from aggregator.digest import build_digest, lead_text
-from aggregator.render import FORMATS, render
+from aggregator.render import render
 from aggregator.store.sqlite import SqliteStore
 from aggregator.types import NewArticle, Placement
 
@@ -21,12 +21,25 @@ EVIL = 'Quake <script>alert(1)</script><img src=x onerror="alert(2)">'
 def add(store, key, story, source, *, minutes=0, title=None, dup=None):
     store.add_article(
         NewArticle(
-            key=key, guid=key, url=f"https://{source.lower()}.example/{key}", canonical_url=f"https://{source.lower()}.example/{key}",
-            title=title or f"Story {story} by {source}", feed_url=f"https://{source.lower()}.example/feed",
-            source=source, published=T0 + timedelta(minutes=minutes), fetched=T0 + timedelta(hours=2),
-            text=f"Lead paragraph of {key}.\nSecond paragraph.", text_source="page", tags=("world", "en"),
+            key=key,
+            guid=key,
+            url=f"https://{source.lower()}.example/{key}",
+            canonical_url=f"https://{source.lower()}.example/{key}",
+            title=title or f"Story {story} by {source}",
+            feed_url=f"https://{source.lower()}.example/feed",
+            source=source,
+            published=T0 + timedelta(minutes=minutes),
+            fetched=T0 + timedelta(hours=2),
+            text=f"Lead paragraph of {key}.\nSecond paragraph.",
+            text_source="page",
+            tags=("world", "en"),
         ),
-        Placement(story_id=story, score=0.9, new_story=False, story_title=title or f"Story {story} by {source}"),
+        Placement(
+            story_id=story,
+            score=0.9,
+            new_story=False,
+            story_title=title or f"Story {story} by {source}",
+        ),
         dup,
     )
 
@@ -55,7 +68,9 @@ def test_biggest_story_first_with_copies_collapsed(store):
 
 def test_min_sources_and_since_filter(store):
     assert [s.id for s in build_digest(store, now=T0, min_sources=2).stories] == ["big"]
-    assert [s.id for s in build_digest(store, now=T0, since=T0 + timedelta(hours=1)).stories] == ["small"]
+    assert [s.id for s in build_digest(store, now=T0, since=T0 + timedelta(hours=1)).stories] == [
+        "small"
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["html", "atom", "rss", "jsonfeed", "markdown"])
@@ -82,7 +97,8 @@ def test_feed_formats_parse_with_stable_ids(store):
         parsed = feedparser.parse(render(digest, fmt))
         assert not parsed.bozo, parsed.bozo_exception
         assert [e.id for e in parsed.entries] == [
-            "urn:newsroom-aggregator:story:big", "urn:newsroom-aggregator:story:small"
+            "urn:newsroom-aggregator:story:big",
+            "urn:newsroom-aggregator:story:small",
         ]
         assert "<script>" not in parsed.entries[0].title
     feed = json.loads(render(digest, "jsonfeed"))

@@ -15,7 +15,9 @@ from aggregator.types import NewArticle, Placement
 T0 = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
 
 
-def article(key: str, *, minutes: int = 0, url: str | None = None, guid: str | None = None) -> NewArticle:
+def article(
+    key: str, *, minutes: int = 0, url: str | None = None, guid: str | None = None
+) -> NewArticle:
     return NewArticle(
         key=key,
         guid=guid,
@@ -32,7 +34,9 @@ def article(key: str, *, minutes: int = 0, url: str | None = None, guid: str | N
     )
 
 
-def placement(story: str, *, merges: tuple[tuple[str, str], ...] = (), title: str = "Story") -> Placement:
+def placement(
+    story: str, *, merges: tuple[tuple[str, str], ...] = (), title: str = "Story"
+) -> Placement:
     return Placement(story_id=story, score=0.5, new_story=False, merges=merges, story_title=title)
 
 
@@ -87,16 +91,17 @@ def test_merge_keeps_the_surviving_id_and_records_the_absorbed_one(store):
 
 def test_a_failed_write_leaves_nothing_behind(store):
     store.add_article(article("a1"), placement("s1"), None)
-    with pytest.raises(StorageError):
-        with store.atomic():
-            store.add_article(article("a2"), placement("s2"), None)
-            store._query("SELECT * FROM no_such_table")
+    with pytest.raises(StorageError), store.atomic():
+        store.add_article(article("a2"), placement("s2"), None)
+        store._query("SELECT * FROM no_such_table")
     assert [a.key for a in store.articles()] == ["a1"]
     assert [s.id for s in store.stories()] == ["s1"]
 
 
 def test_feed_state_round_trip(store):
-    state = FeedState(url="http://127.0.0.1/f.xml", name="F", etag='"x"', last_success=T0, error_count=2)
+    state = FeedState(
+        url="http://127.0.0.1/f.xml", name="F", etag='"x"', last_success=T0, error_count=2
+    )
     store.save_feed_state(state)
     again = store.feed_state(state.url)
     assert again is not None and again.etag == '"x"' and again.last_success == T0

@@ -121,7 +121,9 @@ class SqliteStore:
         try:
             if readonly:
                 if not self.path.exists():
-                    raise StorageError(f"{self.path}: no database here yet (run the aggregator first)")
+                    raise StorageError(
+                        f"{self.path}: no database here yet (run the aggregator first)"
+                    )
                 self._db = sqlite3.connect(
                     f"file:{self.path}?mode=ro", uri=True, timeout=30, isolation_level=None
                 )
@@ -321,7 +323,9 @@ class SqliteStore:
                 )
         return article_id
 
-    def _upsert_story(self, db: sqlite3.Connection, placement: Placement, sort_time: str | None) -> None:
+    def _upsert_story(
+        self, db: sqlite3.Connection, placement: Placement, sort_time: str | None
+    ) -> None:
         title = placement.story_title
         db.execute(
             """INSERT INTO stories (id, title, created, first_published, last_updated)

@@ -1,0 +1,76 @@
+"""Quality gates on the real-world corpus (../shared/corpus), as CI runs them.
+
+Each gate is a bench script with its threshold; the run fails when any gate fails.
+
+    .venv/bin/python bench/run_gates.py --corpus ../shared/corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gates(corpus: Path) -> list[tuple[str, list[str]]]:
+    clusters = corpus / "clusters"
+    return [
+        (
+            "parse: entries of the real feed captures",
+            ["bench/parse_eval.py", "--corpus", str(corpus / "feeds"), "--min-recall", "0.99"],
+        ),
+        (
+            "extract: word F1 on the real readability pages",
+            ["bench/extract_eval.py", "--corpus", str(corpus / "pages"), "--min-f1", "0.96"],
+        ),
+        (
+            "cluster: BCubed F1 online on ECB+ and UCI",
+            [
+                "bench/cluster_eval.py",
+                "--ecb",
+                str(clusters / "ecbplus.jsonl"),
+                "--uci",
+                str(clusters / "uci.jsonl"),
+                "--min-f1-ecb",
+                "0.90",
+                "--min-f1-uci",
+                "0.88",
+            ],
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--only", default=None, help="run only gates whose name contains this")
+    parser.add_argument("--report", action="store_true", help="(bench) same gates, verbose")
+    args = parser.parse_args(argv)
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        print(f"corpus not found: {corpus}", file=sys.stderr)
+        return 2
+    failed = []
+    for name, command in gates(corpus):
+        if args.only and args.only not in name:
+            continue
+        print(f"== gate: {name}", flush=True)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, *command], cwd=ROOT)
+        status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
+        print(f"== {status} in {time.monotonic() - started:.1f}s\n", flush=True)
+        if result.returncode != 0:
+            failed.append(name)
+    if failed:
+        print("failed gates: " + "; ".join(failed))
+        return 1
+    print("all gates passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
