@@ -95,6 +95,8 @@ def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = T
         Clusterer(ClusterSettings(window=window)),
         NearDuplicates(window=window),
         window=window,
+        min_interval=settings.min_interval,
+        max_interval=settings.max_interval,
     )
 
 

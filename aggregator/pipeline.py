@@ -34,6 +34,7 @@ from .extract import Extractor, choose_text
 from .fetch import Fetcher
 from .identity import article_key, content_hash, match_existing
 from .parse import parse_feed
+from .polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
 from .store import FeedState, Store
 from .types import ClusterDoc, NewArticle, ParsedEntry
 from .urls import canonical_url, is_http_url
@@ -99,6 +100,8 @@ class Pipeline:
         near_duplicates: NearDuplicates,
         *,
         window: timedelta = timedelta(days=3),
+        min_interval: timedelta = timedelta(minutes=5),
+        max_interval: timedelta = timedelta(days=1),
         clock: Clock = utcnow,
     ):
         self.store = store
@@ -107,6 +110,8 @@ class Pipeline:
         self.clusterer = clusterer
         self.near_duplicates = near_duplicates
         self.window = window
+        self.min_interval = min_interval
+        self.max_interval = max_interval
         self.clock = clock
         self._warm = False
 
@@ -160,15 +165,21 @@ class Pipeline:
         state = self.store.feed_state(feed.url) or FeedState(url=feed.url)
         now = self.clock()
         state = replace(state, name=feed.name, last_polled=now)
+        # a feed that moved permanently is fetched at its new address from then on
+        url = state.redirected_to or feed.url
         try:
             response = await self.fetcher.fetch_feed(
-                feed.url, etag=state.etag, last_modified=state.last_modified
+                url, etag=state.etag, last_modified=state.last_modified
             )
         except FeedError as exc:
             return self._failed(feed, state, exc)
         state = replace(state, last_status=response.status)
-        if response.permanent_redirect and response.permanent_redirect != feed.url:
-            log.warning("%s: moved permanently to %s", feed.url, response.permanent_redirect)
+        if response.permanent_redirect and response.permanent_redirect != url:
+            log.warning(
+                "%s: moved permanently to %s; update feeds.yaml",
+                feed.url,
+                response.permanent_redirect,
+            )
             state = replace(state, redirected_to=response.permanent_redirect)
         ok_state = replace(
             state,
@@ -176,15 +187,18 @@ class Pipeline:
             last_error=None,
             error_kind=None,
             error_count=0,
+            gone=False,
+            retry_after=None,
+            declared_seconds=max_age_seconds(response.headers.get("cache-control")),
             etag=response.etag or (state.etag if response.not_modified else None),
             last_modified=response.last_modified
             or (state.last_modified if response.not_modified else None),
         )
         if response.not_modified:
-            return FeedOutcome(feed, ok_state, status="not-modified")
+            return self._outcome(feed, ok_state, "not-modified")
         digest = hashlib.sha256(response.content).hexdigest()
         if digest == state.content_hash:
-            return FeedOutcome(feed, ok_state, status="not-modified")
+            return self._outcome(feed, ok_state, "not-modified")
         try:
             parsed = await asyncio.to_thread(
                 parse_feed,
@@ -197,10 +211,21 @@ class Pipeline:
             return self._failed(feed, state, exc)
         for warning in parsed.warnings:
             log.info("%s: %s", feed.url, warning)
+        declared = [s for s in (ok_state.declared_seconds, parsed.ttl_seconds) if s]
         ok_state = replace(
-            ok_state, content_hash=digest, entries=len(parsed.entries), title=parsed.title
+            ok_state,
+            content_hash=digest,
+            entries=len(parsed.entries),
+            title=parsed.title,
+            declared_seconds=float(max(declared)) if declared else None,
         )
-        outcome = FeedOutcome(feed, ok_state)
+        if state.last_changed is not None:
+            observed = (now - state.last_changed).total_seconds()
+            ok_state = replace(
+                ok_state, change_interval=updated_change_interval(state.change_interval, observed)
+            )
+        ok_state = replace(ok_state, last_changed=now)
+        outcome = self._outcome(feed, ok_state, "ok")
         fresh: list[tuple[ParsedEntry, str | None, str, str]] = []
         keys: set[str] = set()
         for entry in parsed.entries:
@@ -234,8 +259,28 @@ class Pipeline:
             error_kind=exc.kind,
             error_count=state.error_count + 1,
             last_status=exc.status if exc.status is not None else state.last_status,
+            gone=exc.status == 410,
+            retry_after=getattr(exc, "retry_after", None),
         )
-        return FeedOutcome(feed, failed, status="failed", error=exc)
+        return self._outcome(feed, failed, "failed", exc)
+
+    def _outcome(
+        self, feed: FeedConfig, state: FeedState, status: str, error: FeedError | None = None
+    ) -> FeedOutcome:
+        """The outcome, with the time of the next poll decided from what this one learnt."""
+        facts = PollFacts(
+            interval=feed.interval,
+            min_interval=min(self.min_interval, feed.interval),
+            max_interval=max(self.max_interval, feed.interval),
+            failed=status == "failed",
+            error_count=state.error_count,
+            retry_after=state.retry_after,
+            gone=state.gone,
+            declared_seconds=state.declared_seconds,
+            change_interval=state.change_interval,
+        )
+        next_poll = (state.last_polled or self.clock()) + next_delay(facts)
+        return FeedOutcome(feed, replace(state, next_poll=next_poll), status=status, error=error)
 
     async def _article(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._signals = 0
         self._mtime = self._config_mtime()
+        self._rng = random.Random()
 
     # ------------------------------------------------------------------ jobs
     def _config_mtime(self) -> float | None:
@@ -119,9 +121,20 @@ class Daemon:
             log.info(line)
             if self.on_cycle is not None:
                 self.on_cycle(line)
+            self._schedule_next(url)
         finally:
             if task is not None:
                 self._inflight.discard(task)
+
+    def _schedule_next(self, url: str) -> None:
+        """Move the feed's next run to the time the pipeline decided (adaptive, backoff)."""
+        state = self.pipeline.store.feed_state(url)
+        spec = self._specs.get(url)
+        if state is None or state.next_poll is None or spec is None or self._stop.is_set():
+            return
+        when = state.next_poll + timedelta(seconds=self._rng.uniform(0, spec.jitter))
+        if self.scheduler.get_job(url) is not None:
+            self.scheduler.modify_job(url, next_run_time=max(when, datetime.now(UTC)))
 
     def reload(self) -> bool:
         """Re-read feeds.yaml; keep the running config when the new one is invalid."""

@@ -33,6 +33,12 @@ class FeedState:
     entries: int = 0
     articles: int = 0
     title: str | None = None
+    next_poll: datetime | None = None
+    gone: bool = False  # the server said 410 Gone
+    declared_seconds: float | None = None  # how often the feed asks to be polled
+    change_interval: float | None = None  # seconds, moving average between changes
+    last_changed: datetime | None = None
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)

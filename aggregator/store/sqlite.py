@@ -90,6 +90,14 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    """
+    ALTER TABLE feeds ADD COLUMN next_poll TEXT;
+    ALTER TABLE feeds ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN declared_seconds REAL;
+    ALTER TABLE feeds ADD COLUMN change_interval REAL;
+    ALTER TABLE feeds ADD COLUMN last_changed TEXT;
+    ALTER TABLE feeds ADD COLUMN retry_after REAL;
+    """,
 )
 
 
@@ -231,11 +239,17 @@ class SqliteStore:
             entries=row["entries"],
             articles=articles,
             title=row["title"],
+            next_poll=from_db(row["next_poll"]),
+            gone=bool(row["gone"]),
+            declared_seconds=row["declared_seconds"],
+            change_interval=row["change_interval"],
+            last_changed=from_db(row["last_changed"]),
+            retry_after=row["retry_after"],
         )
 
     def save_feed_state(self, state: FeedState) -> None:
         values = {f.name: getattr(state, f.name) for f in fields(state) if f.name != "articles"}
-        for name in ("last_polled", "last_success"):
+        for name in ("last_polled", "last_success", "next_poll", "last_changed"):
             values[name] = to_db(values[name])
         columns = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
