@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ from .types import NewArticle
 
 if TYPE_CHECKING:
     from .fetch import FetchLimits
-    from .pipeline import Pipeline
+    from .pipeline import FeedOutcome, Pipeline
 
 log = logging.getLogger("aggregator")
 
@@ -150,12 +150,38 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run_once(pipeline: Pipeline, config: Config) -> int:
+    from .scheduler import prune_store
+
     try:
-        report = await pipeline.poll(config.feeds)
+        report = await pipeline.poll(config.feeds, progress=progress_printer(len(config.feeds)))
     finally:
         await close_pipeline(pipeline)
+    if config.settings.retention is not None:
+        prune_store(pipeline.store, datetime.now(UTC) - config.settings.retention)
     print(report.summary())
     return 0
+
+
+def progress_printer(total: int) -> Callable[[FeedOutcome], None] | None:
+    """A one-line progress display on a terminal (nothing when stderr is not a tty)."""
+    if not sys.stderr.isatty() or total == 0:
+        return None
+    done = 0
+
+    def show(outcome: FeedOutcome) -> None:
+        nonlocal done
+        done += 1
+        width = 30
+        filled = width * done // total
+        name = (outcome.feed.name or outcome.feed.url)[:30]
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} feeds  {name:<30}"
+        )
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
 
 
 async def _run_daemon(pipeline: Pipeline, config: Config) -> int:
@@ -335,6 +361,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "redirected_to": s.redirected_to,
                     "entries": s.entries,
                     "articles": s.articles,
+                    "next_poll": s.next_poll.isoformat() if s.next_poll else None,
+                    "gone": s.gone,
                 }
                 for s in states
             ],
@@ -353,7 +381,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         if s.error_count:
             line += f", {s.error_count} errors (last: {s.error_kind}: {s.last_error})"
         if s.redirected_to:
-            line += f", moved to {s.redirected_to}"
+            line += f", moved permanently to {s.redirected_to} (update feeds.yaml)"
+        if s.gone:
+            line += ", gone (HTTP 410): polled rarely"
+        if s.next_poll:
+            line += f", next poll {s.next_poll.strftime('%Y-%m-%d %H:%M')}"
         print(line)
     return 0
 

@@ -347,7 +347,7 @@ class Pipeline:
         counts = IngestCounts()
         items = list(articles)
         if not presorted:
-            items.sort(key=lambda a: (a.published or a.fetched, a.key))
+            items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
         for article in items:
             ref = match_existing(
                 feed_url=article.feed_url,

@@ -28,6 +28,13 @@ from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
+
+def prune_store(store: Any, before: datetime) -> dict[str, int]:
+    """Retention, for stores that support it (SQLite does)."""
+    prune = getattr(store, "prune", None)
+    return dict(prune(before)) if prune is not None else {"articles": 0, "stories": 0}
+
+
 WATCH_SECONDS = 2.0
 
 
@@ -126,6 +133,19 @@ class Daemon:
             if task is not None:
                 self._inflight.discard(task)
 
+    def prune(self) -> None:
+        retention = self.config.settings.retention
+        if retention is None:
+            return
+        result = prune_store(self.pipeline.store, datetime.now(UTC) - retention)
+        if result["articles"]:
+            log.info(
+                "retention: removed %d articles and %d empty stories older than %s",
+                result["articles"],
+                result["stories"],
+                retention,
+            )
+
     def _schedule_next(self, url: str) -> None:
         """Move the feed's next run to the time the pipeline decided (adaptive, backoff)."""
         state = self.pipeline.store.feed_state(url)
@@ -179,6 +199,15 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         self.pipeline.warm_up()
         self.apply(self.config)
+        if self.config.settings.retention is not None:
+            self.scheduler.add_job(
+                self.prune,
+                IntervalTrigger(hours=6),
+                id="retention",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
         self.scheduler.start()
         log.info("daemon started: %d feeds", len(self._feeds))
         watcher = asyncio.create_task(self._watch())

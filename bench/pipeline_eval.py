@@ -18,13 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregator.replay import parse_time, read_records  # noqa: E402
+from aggregator.replay import parse_time, read_records, replay_order  # noqa: E402
 from bench.scoring import bcubed, pair_counting  # noqa: E402
 from tests.localsite import LocalSite  # noqa: E402
 
@@ -49,10 +50,24 @@ def page(record: dict) -> str:
     )
 
 
-def feed(outlet: str, base: str, records: list[dict]) -> str:
+def imputed_times(records: list[dict]) -> dict[str, datetime]:
+    """Each record's arrival time as replay sees it: undated records at the last known
+    time before them (real feeds date their entries; the corpus often does not)."""
+    times: dict[str, datetime] = {}
+    last = None
+    ordered = replay_order(records)
+    first = next((t for r in ordered if (t := parse_time(r.get("published")))), None)
+    for r in ordered:
+        last = parse_time(r.get("published")) or last or first
+        if last is not None:
+            times[str(r["id"])] = last
+    return times
+
+
+def feed(outlet: str, base: str, records: list[dict], times: dict[str, datetime]) -> str:
     items = []
     for r in records:
-        when = parse_time(r.get("published"))
+        when = times.get(str(r["id"]))
         date = f"<pubDate>{format_datetime(when)}</pubDate>" if when else ""
         lead = str(r.get("text") or "").split("\n")[0]
         items.append(
@@ -71,6 +86,7 @@ def feed(outlet: str, base: str, records: list[dict]) -> str:
 
 def run(path: Path, keep: Path | None) -> tuple[float, float, float]:
     records = read_records(path)
+    times = imputed_times(records)
     by_outlet: dict[str, list[dict]] = {}
     for r in records:
         by_outlet.setdefault(outlet_of(r), []).append(r)
@@ -81,7 +97,7 @@ def run(path: Path, keep: Path | None) -> tuple[float, float, float]:
             for r in items:
                 site.add(f"/{outlet}/{r['id']}.html", page(r))
             url = site.add(
-                f"/{outlet}/feed.xml", feed(outlet, site.base_url, items), "application/rss+xml"
+                f"/{outlet}/feed.xml", feed(outlet, site.base_url, items, times), "application/rss+xml"
             )
             name = next((str(r["source"]) for r in items if r.get("source")), outlet)
             lines += [f"  - url: {url}", f"    name: {json.dumps(name)}"]

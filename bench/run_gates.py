@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def gates(corpus: Path) -> list[tuple[str, list[str]]]:
-    clusters = corpus / "clusters"
     return [
         (
             "parse: entries of the real feed captures",

@@ -114,3 +114,23 @@ def test_recent_docs_are_in_time_order_within_the_window(store):
     store.add_article(article("old", minutes=-60 * 24 * 5), placement("s0"), None)
     docs = [d.id for d, _ in store.recent_docs(T0 - timedelta(days=1))]
     assert docs == ["early", "late"]
+
+
+def test_prune_deletes_old_articles_and_empty_stories_and_keeps_the_rest_consistent(store):
+    store.add_article(article("old1", minutes=-3000), placement("s-old"), None)
+    store.add_article(article("old2", minutes=-2900), placement("s-mixed"), None)
+    store.add_article(article("new1", minutes=10), placement("s-mixed"), "old2")
+    store.add_article(article("new2", minutes=20), placement("s-new"), None)
+    store.add_article(
+        article("new3", minutes=30), placement("s-new", merges=(("s-old", "s-new"),)), None
+    )
+    result = store.prune(T0)
+    assert result["articles"] == 2
+    assert sorted(a.key for a in store.articles()) == ["new1", "new2", "new3"]
+    assert {s.id for s in store.stories()} == {"s-mixed", "s-new"}
+    new1 = next(a for a in store.articles() if a.key == "new1")
+    assert new1.duplicate_of is None  # its original is gone
+    assert store.resolve_story_id("s-old") == "s-new"  # the merge record still resolves
+    assert store.integrity_check() == "ok"
+    fk = store._db.execute("PRAGMA foreign_key_check").fetchall()
+    assert fk == []

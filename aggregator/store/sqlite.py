@@ -398,6 +398,45 @@ class SqliteStore:
         row = self._query("SELECT max(sort_time) FROM articles")[0]
         return from_db(row[0])
 
+    # ------------------------------------------------------------------ retention
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete articles older than `before` and the stories left empty, in one transaction.
+
+        Copies of a deleted original keep their text but lose the link (duplicate_of NULL);
+        merge records stay, so old story ids still resolve while their survivor exists.
+        """
+        cutoff = to_db(before)
+        with self.atomic() as db:
+            db.execute(
+                "UPDATE articles SET duplicate_of = NULL WHERE duplicate_of IN "
+                "(SELECT id FROM articles WHERE sort_time < ?)",
+                (cutoff,),
+            )
+            articles = db.execute("DELETE FROM articles WHERE sort_time < ?", (cutoff,)).rowcount
+            # a live story left without articles goes, with the ids merged into it
+            # (merge chains are flattened when written, so one level is enough)
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS dead_stories (id TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM dead_stories")
+            db.execute(
+                "INSERT INTO dead_stories SELECT id FROM stories s WHERE merged_into IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id)"
+            )
+            stories = db.execute(
+                "DELETE FROM stories WHERE id IN (SELECT id FROM dead_stories) "
+                "OR merged_into IN (SELECT id FROM dead_stories)"
+            ).rowcount
+            db.execute("DELETE FROM story_merges WHERE surviving NOT IN (SELECT id FROM stories)")
+        vacuumed = 0
+        pages, free = (
+            self._query("PRAGMA page_count")[0][0],
+            self._query("PRAGMA freelist_count")[0][0],
+        )
+        if articles and pages and free / pages > 0.25:
+            # worth it only when a quarter of the file is free pages
+            self._db.execute("VACUUM")
+            vacuumed = 1
+        return {"articles": articles, "stories": stories, "vacuumed": vacuumed}
+
     # ------------------------------------------------------------------ read side
     _ARTICLE_SELECT = """
         SELECT a.*, d.canonical_url AS dup_canonical, d.url AS dup_url, d.key AS dup_key,
@@ -502,3 +541,140 @@ class SqliteStore:
                       (SELECT count(*) FROM feeds) AS feeds"""
         )[0]
         return {k: int(row[k]) for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+
+    # ------------------------------------------------------------------ read side for the web
+    # Paged and filtered reads for aggregator.web (the readers' HTTP server). Additive only:
+    # nothing above depends on these. Search is a LIKE scan over titles and bodies, measured
+    # fast enough at 5,000 stories (bench/server_bench.py); FTS5 would need write-side triggers.
+
+    def find_stories(
+        self,
+        *,
+        since: datetime | None = None,
+        tag: str | None = None,
+        feed: str | None = None,
+        min_sources: int = 1,
+        words: tuple[str, ...] = (),
+        order: str = "size",
+        limit: int = 30,
+        offset: int = 0,
+    ) -> tuple[list[StoryRecord], int]:
+        """One page of live stories matching every filter, and how many match in all.
+
+        ``order="size"``: most outlets, most articles, newest first (the digest's order);
+        ``order="recent"``: most recently updated first (for subscribable feeds).
+        """
+        where, params = self._story_filters(since=since, tag=tag, feed=feed, words=words)
+        params["min_sources"] = min_sources
+        matching = self._STORY_SELECT + where + " GROUP BY s.id HAVING source_count >= :min_sources"
+        ordering = {
+            "size": "source_count DESC, article_count DESC, last_updated DESC, id",
+            "recent": "last_updated DESC, source_count DESC, id",
+        }[order]
+        rows = self._query(
+            f"SELECT m.*, count(*) OVER () AS total FROM ({matching}) m "
+            f"ORDER BY {ordering} LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+        if rows:
+            total = int(rows[0]["total"])
+        else:  # past the last page: the window function had no row to report on
+            total = int(self._query(f"SELECT count(*) FROM ({matching})", params)[0][0])
+        return [self._story_from_row(r) for r in rows], total
+
+    def _story_filters(
+        self,
+        *,
+        since: datetime | None,
+        tag: str | None,
+        feed: str | None,
+        words: tuple[str, ...],
+    ) -> tuple[str, dict[str, Any]]:
+        clauses = ["s.merged_into IS NULL"]
+        params: dict[str, Any] = {}
+        if since is not None:
+            clauses.append("s.last_updated >= :since")
+            params["since"] = to_db(since)
+        if tag:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM articles t, json_each(t.tags) j "
+                "WHERE t.story_id = s.id AND j.value = :tag)"
+            )
+            params["tag"] = tag
+        if feed:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM articles t JOIN article_feeds f ON f.article_id = t.id "
+                "WHERE t.story_id = s.id AND f.feed_url = :feed)"
+            )
+            params["feed"] = feed
+        # every word must appear somewhere in the story's coverage (not all in one article)
+        for i, word in enumerate(words):
+            clauses.append(
+                "EXISTS (SELECT 1 FROM articles t WHERE t.story_id = s.id AND "
+                f"(t.title LIKE :w{i} ESCAPE '\\' OR t.text LIKE :w{i} ESCAPE '\\'))"
+            )
+            params[f"w{i}"] = _like_pattern(word)
+        return " WHERE " + " AND ".join(clauses), params
+
+    def stories_articles(self, story_ids: list[str]) -> dict[str, list[StoredArticle]]:
+        """The articles of several (unmerged) stories in one query, oldest first."""
+        found: dict[str, list[StoredArticle]] = {sid: [] for sid in story_ids}
+        # SQLite allows 32,766 parameters; a page of stories is far below that
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._query(
+                self._ARTICLE_SELECT + f" WHERE a.story_id IN ({marks}) ORDER BY a.sort_time, a.id",
+                tuple(chunk),
+            )
+            for r in rows:
+                found[r["story_id"]].append(self._article_from_row(r))
+        return found
+
+    def find_articles(
+        self,
+        *,
+        since: datetime | None = None,
+        feed: str | None = None,
+        words: tuple[str, ...] = (),
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[StoredArticle], int]:
+        """One page of articles, newest first, and how many match in all."""
+        clauses = ["1"]
+        params: dict[str, Any] = {}
+        if since is not None:
+            clauses.append("a.sort_time >= :since")
+            params["since"] = to_db(since)
+        if feed:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM article_feeds f WHERE f.article_id = a.id "
+                "AND f.feed_url = :feed)"
+            )
+            params["feed"] = feed
+        for i, word in enumerate(words):
+            clauses.append(f"(a.title LIKE :w{i} ESCAPE '\\' OR a.text LIKE :w{i} ESCAPE '\\')")
+            params[f"w{i}"] = _like_pattern(word)
+        where = " WHERE " + " AND ".join(clauses)
+        total = int(self._query("SELECT count(*) FROM articles a" + where, params)[0][0])
+        rows = self._query(
+            self._ARTICLE_SELECT + where + " ORDER BY a.sort_time DESC, a.id DESC "
+            "LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+        return [self._article_from_row(r) for r in rows], total
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every feed tag with the number of live stories it covers, most used first."""
+        rows = self._query(
+            "SELECT j.value AS tag, count(DISTINCT s.id) AS n "
+            "FROM articles a JOIN stories s ON s.id = a.story_id, json_each(a.tags) j "
+            "WHERE s.merged_into IS NULL GROUP BY j.value ORDER BY n DESC, tag"
+        )
+        return [(str(r["tag"]), int(r["n"])) for r in rows]
+
+
+def _like_pattern(word: str) -> str:
+    """``word`` as a LIKE pattern that matches it literally anywhere (ESCAPE '\\')."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
