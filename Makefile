@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/corpus
 
-.PHONY: install run once demo test lint format bench gates clean
+.PHONY: install run once demo test test-deps serve lint format bench gates clean
 
 install: $(VENV)/.installed
 
@@ -24,8 +24,14 @@ once: install  ## one pass over ./feeds.yaml, then exit
 demo: install  ## the whole pipeline offline on bundled sample news
 	$(BIN)/aggregator demo
 
-test: install
+test-deps:  ## Debian's Chromium for tests/test_browser.py (the test is skipped without it)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+
+test: install test-deps
 	$(BIN)/pytest -q
+
+serve: install  ## the readers' web page, JSON API and feeds on 127.0.0.1:8080
+	$(BIN)/aggregator serve
 
 lint: install
 	$(BIN)/ruff check aggregator tests bench

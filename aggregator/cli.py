@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             pipeline = build_pipeline(config.settings, store)
             if args.once:
                 return asyncio.run(_run_once(pipeline, config))
-            return asyncio.run(_run_daemon(pipeline, config))
+            return asyncio.run(_run_daemon(pipeline, config, directory))
         finally:
             store.close()
 
@@ -184,14 +184,53 @@ def progress_printer(total: int) -> Callable[[FeedOutcome], None] | None:
     return show
 
 
-async def _run_daemon(pipeline: Pipeline, config: Config) -> int:
+async def _run_daemon(pipeline: Pipeline, config: Config, directory: Path) -> int:
     from .scheduler import Daemon
 
     daemon = Daemon(config, pipeline)
+    web_stop = asyncio.Event()
+    web: asyncio.Task[None] | None = None
+    http = config.settings.http
+    if http.enabled:
+        from .web import create_app, serve
+
+        web = asyncio.create_task(
+            serve(
+                create_app(directory),
+                host=http.host,
+                port=http.port,
+                stop=web_stop,
+                on_ready=lambda url: log.info("serving readers at %s", url),
+            )
+        )
+        await asyncio.sleep(0)
+        if web.done():
+            web.result()  # raises ConfigError when the address is in use
     try:
         await daemon.run()
     finally:
+        web_stop.set()
+        if web is not None:
+            await web
         await close_pipeline(pipeline)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web import create_app, serve_until_signalled
+
+    config = load_optional_config(Path(args.config), args.config_given)
+    settings = config.settings if config else Settings()
+    setup_logging(args.log_level or settings.log_level, settings.log_format)
+    app = create_app(storage_dir(args, config), title=args.title)
+    asyncio.run(
+        serve_until_signalled(
+            app,
+            host=args.host or settings.http.host,
+            port=args.port if args.port is not None else settings.http.port,
+            on_ready=lambda url: log.info("serving readers at %s", url),
+        )
+    )
     return 0
 
 
@@ -486,6 +525,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="serve readers over HTTP: web page, JSON API, feeds",
+        description="Serve the stored stories read-only: web pages, a JSON API and Atom/RSS/JSON feeds.",
+    )
+    p.add_argument("--host", default=None, help="address to bind (default: settings.http.host)")
+    p.add_argument(
+        "--port", type=int, default=None, help="port (default: settings.http.port, 8080)"
+    )
+    p.add_argument("--title", default="News", help="site title")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
         "status",
         parents=[common],
         help="per-feed health and store counts",
@@ -511,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config_given = args.config is not None
     if args.config is None:
         args.config = str(DEFAULT_CONFIG)
-    if args.command not in ("run", "replay"):
+    if args.command not in ("run", "replay", "serve"):
         setup_logging(args.log_level or "warning")
     try:
         return int(args.func(args))

@@ -39,6 +39,8 @@ class DigestStory:
     summary: str
     tags: tuple[tuple[str, int], ...]  # coverage by feed tag: (tag, outlets)
     articles: tuple[DigestArticle, ...]  # originals, oldest first, copies collapsed
+    # each outlet with the time of its first article on the story, in order of first report
+    outlets: tuple[tuple[str, datetime | None], ...] = ()
 
     @property
     def source_count(self) -> int:
@@ -97,11 +99,10 @@ def story_view(record: StoryRecord, articles: list[StoredArticle]) -> DigestStor
         )
         for a in originals
     )
-    sources: list[str] = []
+    first_seen: dict[str, datetime | None] = {}
     for a in articles:
-        name = a.source or a.feed_url or "unknown"
-        if name not in sources:
-            sources.append(name)
+        first_seen.setdefault(a.source or a.feed_url or "unknown", a.published or a.fetched)
+    sources = list(first_seen)
     tag_outlets: dict[str, set[str]] = {}
     for a in articles:
         for tag in a.tags:
@@ -121,6 +122,7 @@ def story_view(record: StoryRecord, articles: list[StoredArticle]) -> DigestStor
         summary=lead_text(lead.text or lead.summary) if lead else "",
         tags=tuple(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))),
         articles=views,
+        outlets=tuple(first_seen.items()),
     )
 
 

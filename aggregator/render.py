@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
@@ -184,32 +185,60 @@ def render_html(digest: Digest, title: str) -> str:
 
 
 # ---------------------------------------------------------------------- feeds
+@dataclass(frozen=True)
+class FeedLinks:
+    """Where a served feed lives (aggregator.web): self links, a stable id, story pages.
+
+    Without it the feeds are standalone files (``aggregator digest --format atom``) whose
+    entries link to the first report.
+    """
+
+    feed_id: str  # stable across polls and hosts, e.g. urn:...:digest:tag=europe
+    self_url: str  # the feed's own URL, filter included
+    home_url: str  # the web page that shows the same stories
+    story_url: Callable[[str], str]  # story id -> the story's page
+    # the HTML of one entry; None: the digest's plain story block
+    entry_html: Callable[[DigestStory], str] | None = None
+
+
 def story_uri(story_id: str) -> str:
     return f"urn:newsroom-aggregator:story:{story_id}"
 
 
-def _entry_html(story: DigestStory) -> str:
+def _entry_html(story: DigestStory, links: FeedLinks | None = None) -> str:
+    if links is not None and links.entry_html is not None:
+        return links.entry_html(story)
     return _story_html(story)
 
 
-def _story_link(story: DigestStory) -> str | None:
+def _story_link(story: DigestStory, links: FeedLinks | None = None) -> str | None:
+    if links is not None:
+        return links.story_url(story.id)
     return story.first_report.url if story.first_report else None
 
 
-def render_atom(digest: Digest, title: str) -> str:
+def _attr(value: str) -> str:
+    return xml_escape(value, {'"': "&quot;"})
+
+
+def render_atom(digest: Digest, title: str, links: FeedLinks | None = None) -> str:
     updated = max(
         (s.last_updated for s in digest.stories if s.last_updated), default=digest.generated
     )
+    feed_id = links.feed_id if links else f"urn:newsroom-aggregator:digest:{title}"
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
         f"<title>{xml_escape(title)}</title>",
-        f"<id>urn:newsroom-aggregator:digest:{xml_escape(title)}</id>",
+        f"<id>{xml_escape(feed_id)}</id>",
         f"<updated>{_iso(updated)}</updated>",
         f'<generator uri="{PROJECT_URL}" version="{__version__}">newsroom-aggregator</generator>',
     ]
+    if links:
+        out.append(f'<link rel="self" type="application/atom+xml" href="{_attr(links.self_url)}"/>')
+        out.append(f'<link rel="alternate" type="text/html" href="{_attr(links.home_url)}"/>')
     for s in digest.stories:
-        link = _story_link(s)
+        link = _story_link(s, links)
         out.append("<entry>")
         out.append(f"<title>{xml_escape(s.title)}</title>")
         out.append(f"<id>{story_uri(s.id)}</id>")
@@ -217,28 +246,37 @@ def render_atom(digest: Digest, title: str) -> str:
         if s.first_published:
             out.append(f"<published>{_iso(s.first_published)}</published>")
         if link:
-            out.append(f'<link rel="alternate" href="{xml_escape(link, {chr(34): "&quot;"})}"/>')
+            out.append(f'<link rel="alternate" href="{_attr(link)}"/>')
+        if links and s.first_report and s.first_report.url:
+            out.append(f'<link rel="related" href="{_attr(s.first_report.url)}"/>')
         for source in s.sources:
             out.append(f"<author><name>{xml_escape(source)}</name></author>")
+        for tag, _ in s.tags:
+            out.append(f'<category term="{_attr(tag)}"/>')
         out.append(f'<summary type="text">{xml_escape(s.summary or _outlets_line(s))}</summary>')
-        out.append(f'<content type="html">{xml_escape(_entry_html(s))}</content>')
+        out.append(f'<content type="html">{xml_escape(_entry_html(s, links))}</content>')
         out.append("</entry>")
     out.append("</feed>")
     return "\n".join(out) + "\n"
 
 
-def render_rss(digest: Digest, title: str) -> str:
+def render_rss(digest: Digest, title: str, links: FeedLinks | None = None) -> str:
+    namespaces = ' xmlns:atom="http://www.w3.org/2005/Atom"' if links else ""
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        '<rss version="2.0"><channel>',
+        f'<rss version="2.0"{namespaces}><channel>',
         f"<title>{xml_escape(title)}</title>",
-        f"<link>{PROJECT_URL}</link>",
+        f"<link>{xml_escape(links.home_url) if links else PROJECT_URL}</link>",
         f"<description>{xml_escape(title)}: stories across outlets</description>",
         f"<lastBuildDate>{format_datetime(digest.generated)}</lastBuildDate>",
         f"<generator>newsroom-aggregator {__version__}</generator>",
     ]
+    if links:
+        out.append(
+            f'<atom:link href="{_attr(links.self_url)}" rel="self" type="application/rss+xml"/>'
+        )
     for s in digest.stories:
-        link = _story_link(s)
+        link = _story_link(s, links)
         out.append("<item>")
         out.append(f"<title>{xml_escape(s.title)}</title>")
         out.append(f'<guid isPermaLink="false">{story_uri(s.id)}</guid>')
@@ -246,33 +284,39 @@ def render_rss(digest: Digest, title: str) -> str:
             out.append(f"<link>{xml_escape(link)}</link>")
         if s.last_updated:
             out.append(f"<pubDate>{format_datetime(s.last_updated)}</pubDate>")
-        out.append(f"<description>{xml_escape(_entry_html(s))}</description>")
+        if links:
+            out.extend(f"<category>{xml_escape(tag)}</category>" for tag, _ in s.tags)
+        out.append(f"<description>{xml_escape(_entry_html(s, links))}</description>")
         out.append("</item>")
     out.append("</channel></rss>")
     return "\n".join(out) + "\n"
 
 
-def render_jsonfeed(digest: Digest, title: str) -> str:
+def render_jsonfeed(digest: Digest, title: str, links: FeedLinks | None = None) -> str:
     items = []
     for s in digest.stories:
         item: dict[str, Any] = {
             "id": story_uri(s.id),
             "title": s.title,
-            "content_html": _entry_html(s),
+            "content_html": _entry_html(s, links),
             "summary": s.summary or _outlets_line(s),
             "date_published": _iso(s.first_published),
             "date_modified": _iso(s.last_updated),
             "authors": [{"name": name} for name in s.sources],
             "tags": [tag for tag, _ in s.tags],
         }
-        link = _story_link(s)
+        link = _story_link(s, links)
         if link:
             item["url"] = link
+        if links and s.first_report and s.first_report.url:
+            item["external_url"] = s.first_report.url
         items.append({k: v for k, v in item.items() if v is not None})
-    doc = {
+    doc: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": title,
-        "home_page_url": PROJECT_URL,
-        "items": items,
+        "home_page_url": links.home_url if links else PROJECT_URL,
     }
+    if links:
+        doc["feed_url"] = links.self_url
+    doc["items"] = items
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"

@@ -49,7 +49,7 @@ def write_config(path: Path, feeds: dict[str, str]) -> Path:
     lines = ["feeds:"]
     for name, url in feeds.items():
         lines += [f"  - url: {url}", f"    name: {name.title()} Times", "    tags: [test, en]"]
-    lines += ["settings:", "  host_delay: 0s"]
+    lines += ["settings:", "  host_delay: 0s", "  http: {port: 0}"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -247,5 +247,6 @@ def test_daemon_polls_then_stops_cleanly_on_sigterm(site, tmp_path):
             proc.kill()
     assert proc.returncode == 0, stderr
     assert "daemon stopped" in stderr
+    assert "serving readers at http://127.0.0.1:" in stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

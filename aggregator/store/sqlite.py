@@ -98,6 +98,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN last_changed TEXT;
     ALTER TABLE feeds ADD COLUMN retry_after REAL;
     """,
+    # read side for the web: story sizes from an index alone, tag lists, per-feed filters
+    """
+    CREATE INDEX articles_story_outlet ON articles(story_id, source, feed_url);
+    CREATE INDEX articles_tags ON articles(tags);
+    CREATE INDEX article_feeds_feed ON article_feeds(feed_url);
+    """,
 )
 
 
@@ -112,7 +118,8 @@ def to_db(dt: datetime | None) -> str | None:
 def from_db(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # fromisoformat is ~50x faster than strptime and reads the "Z" we write (Python 3.11+)
+    return datetime.fromisoformat(value)
 
 
 def _now() -> datetime:
@@ -145,6 +152,12 @@ class SqliteStore:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
+            else:
+                # A reader (one CLI command, one web request) sees one snapshot for the
+                # store's life: without it, a write landing between two of its queries shows
+                # a story counted with 2 articles and listed with 4. In WAL mode this never
+                # blocks the writer; close() ends the transaction.
+                self._db.execute("BEGIN")
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: {exc}") from exc
 
@@ -556,10 +569,11 @@ class SqliteStore:
         min_sources: int = 1,
         words: tuple[str, ...] = (),
         order: str = "size",
-        limit: int = 30,
+        limit: int | None = 30,
         offset: int = 0,
     ) -> tuple[list[StoryRecord], int]:
-        """One page of live stories matching every filter, and how many match in all.
+        """One page (``limit=None``: all) of live stories matching every filter, and how
+        many match in all.
 
         ``order="size"``: most outlets, most articles, newest first (the digest's order);
         ``order="recent"``: most recently updated first (for subscribable feeds).
@@ -574,13 +588,13 @@ class SqliteStore:
         rows = self._query(
             f"SELECT m.*, count(*) OVER () AS total FROM ({matching}) m "
             f"ORDER BY {ordering} LIMIT :limit OFFSET :offset",
-            {**params, "limit": limit, "offset": offset},
+            {**params, "limit": -1 if limit is None else limit, "offset": offset},
         )
         if rows:
             total = int(rows[0]["total"])
         else:  # past the last page: the window function had no row to report on
             total = int(self._query(f"SELECT count(*) FROM ({matching})", params)[0][0])
-        return [self._story_from_row(r) for r in rows], total
+        return [_web_story(r) for r in rows], total
 
     def _story_filters(
         self,
@@ -665,13 +679,44 @@ class SqliteStore:
         return [self._article_from_row(r) for r in rows], total
 
     def tag_counts(self) -> list[tuple[str, int]]:
-        """Every feed tag with the number of live stories it covers, most used first."""
-        rows = self._query(
-            "SELECT j.value AS tag, count(DISTINCT s.id) AS n "
-            "FROM articles a JOIN stories s ON s.id = a.story_id, json_each(a.tags) j "
-            "WHERE s.merged_into IS NULL GROUP BY j.value ORDER BY n DESC, tag"
-        )
-        return [(str(r["tag"]), int(r["n"])) for r in rows]
+        """Every feed tag with the number of articles carrying it, most used first."""
+        # few distinct tag lists exist (about one per feed): count them, then split in Python
+        counts: dict[str, int] = {}
+        for row in self._query("SELECT tags, count(*) AS n FROM articles GROUP BY tags"):
+            for tag in json.loads(row["tags"] or "[]"):
+                counts[tag] = counts.get(tag, 0) + int(row["n"])
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def change_marker(self) -> tuple[int, ...]:
+        """Changes whenever a write could change what readers see (for caching reads).
+
+        Every story change comes with a new article (merges happen in ``add_article``);
+        new listings and deletions are caught by the other two numbers.
+        """
+        row = self._query(
+            "SELECT (SELECT coalesce(max(id), 0) FROM articles), "
+            "(SELECT count(*) FROM articles), "
+            "(SELECT coalesce(max(rowid), 0) FROM article_feeds)"
+        )[0]
+        return tuple(int(v) for v in row)
+
+
+def _web_time(value: str | None) -> datetime | None:
+    # what from_db does, ~50x faster (fromisoformat reads the "Z" since Python 3.11); the
+    # web orders and caches every story of a period, thousands of rows per request
+    return datetime.fromisoformat(value) if value else None
+
+
+def _web_story(r: sqlite3.Row) -> StoryRecord:
+    return StoryRecord(
+        id=r["id"],
+        title=r["title"],
+        first_published=_web_time(r["first_published"]),
+        last_updated=_web_time(r["last_updated"]),
+        article_count=r["article_count"],
+        source_count=r["source_count"],
+        merged_into=r["merged_into"],
+    )
 
 
 def _like_pattern(word: str) -> str:

@@ -1,0 +1,18 @@
+"""The readers' HTTP server: web pages, a JSON API and subscribable feeds. Read-only.
+
+    app.py      create_app(), serve(): the Starlette app, security headers, the uvicorn runner
+    queries.py  request parameters -> validated filters; the store reads one request needs
+    pages.py    HTML pages: front page, story page, sources, API overview
+    api.py      the JSON API and its OpenAPI description
+    feeds.py    Atom, RSS 2.0 and JSON Feed of stories, per filter
+    safety.py   sanitising and URL checks for everything that came from a feed
+    style.py    the stylesheet (served from /static: the CSP forbids inline styles)
+
+Handlers are synchronous: Starlette runs them in its thread pool, and each request opens its
+own read-only SQLite connection, so a slow query never blocks the event loop (or the daemon
+sharing it) and connections never cross threads.
+"""
+
+from .app import create_app, serve, serve_until_signalled
+
+__all__ = ["create_app", "serve", "serve_until_signalled"]

@@ -1,0 +1,65 @@
+"""What every handler shares: the app's context, and responses with ETags."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .queries import StoryCache
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """What every handler needs; kept on ``app.state.web``."""
+
+    storage: Path
+    title: str
+    clock: Clock
+    stories: StoryCache = field(default_factory=StoryCache)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def context(request: Request) -> WebContext:
+    web: WebContext = request.app.state.web
+    return web
+
+
+def cached(
+    request: Request,
+    body: str | bytes,
+    media_type: str,
+    *,
+    status: int = 200,
+    max_age: int = 0,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A response with an ETag; 304 when the client already has this body.
+
+    Feed readers poll often: a 304 saves them the body and us the bandwidth.
+    """
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'
+    extra = {"etag": etag, "cache-control": f"public, max-age={max_age}" if max_age else "no-cache"}
+    extra.update(headers or {})
+    if status == 200 and etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=extra)
+    return Response(data, status_code=status, media_type=media_type, headers=extra)
+
+
+def _etags(header: str) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path == "/healthz" or path.endswith(".json")
