@@ -454,6 +454,119 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- feeds.yaml editing
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    from .config import format_duration
+    from .feedsfile import list_feeds
+
+    feeds = list_feeds(Path(args.config))
+    if args.json:
+        rows = [
+            {
+                "url": f.url,
+                "name": f.name,
+                "tags": list(f.tags),
+                "interval": format_duration(f.interval),
+                "extract": f.extract,
+                "line": f.line,
+            }
+            for f in feeds
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for f in feeds:
+        tags = f" [{', '.join(f.tags)}]" if f.tags else ""
+        extract = "" if f.extract else ", feed text only"
+        print(f"{f.name}{tags}: {f.url} (every {format_duration(f.interval)}{extract})")
+    return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from .feedsfile import add_feed
+
+    feed = add_feed(
+        Path(args.config),
+        args.url,
+        name=args.name,
+        tags=args.tag or (),
+        interval=args.interval,
+        extract=args.extract,
+    )
+    print(f"added {feed.name}: {feed.url} ({args.config}:{feed.line})")
+    return 0
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    from .feedsfile import remove_feed
+
+    feed = remove_feed(Path(args.config), args.feed)
+    print(f"removed {feed.name}: {feed.url}")
+    return 0
+
+
+def cmd_feeds_check(args: argparse.Namespace) -> int:
+    from .feedsfile import CheckResult, check_feeds
+    from .fetch import Fetcher, make_client
+
+    if args.urls:  # the config, if any, still gives timeouts and the User-Agent
+        config = load_optional_config(Path(args.config), args.config_given)
+        urls = list(args.urls)
+    else:
+        config = load_config(Path(args.config))
+        urls = [feed.url for feed in config.feeds]
+    limits = fetch_limits(config.settings if config else Settings())
+
+    async def check() -> list[CheckResult]:
+        async with Fetcher(make_client(limits), limits) as fetcher:
+            return await check_feeds(urls, fetcher)
+
+    results = asyncio.run(check())
+    if args.json:
+        rows = [
+            {
+                "url": r.url,
+                "ok": r.ok,
+                "status": r.status,
+                "final_url": r.final_url,
+                "moved_to": r.moved_to,
+                "format": r.format,
+                "title": r.title,
+                "entries": r.entries,
+                "newest": r.newest.isoformat() if r.newest else None,
+                "error": r.error,
+                "error_kind": r.error_kind,
+                "discovered": r.discovered,
+            }
+            for r in results
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            print(r.describe())
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    from .feedsfile import import_opml
+
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", path=args.file) from exc
+    added = import_opml(Path(args.config), data, source=args.file)
+    for feed in added:
+        print(f"added {feed.name}: {feed.url}")
+    print(f"{len(added)} feeds added to {args.config}")
+    return 0
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    from .feedsfile import export_opml
+
+    write_output(export_opml(load_config(Path(args.config))), args.output, sys.stdout)
+    return 0
+
+
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
@@ -554,6 +667,81 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("story", help="story id (as in export's `story` field)")
     p.set_defaults(func=cmd_explain)
+    p = sub.add_parser(
+        "feeds",
+        help="list, add, remove and check feeds; OPML import and export",
+        description=(
+            "Edit feeds.yaml in place: comments, order and formatting are kept, the result is "
+            "validated before it is written, and a running daemon picks the change up."
+        ),
+    )
+    feeds = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    q = feeds.add_parser(
+        "list",
+        parents=[common],
+        help="the feeds in feeds.yaml",
+        description="List every feed with its name, tags, interval and URL.",
+    )
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.set_defaults(func=cmd_feeds_list)
+    q = feeds.add_parser(
+        "add",
+        parents=[common],
+        help="add a feed (creates feeds.yaml if missing)",
+        description="Append a feed to feeds.yaml; refused if its URL is already listed.",
+    )
+    q.add_argument("url", help="the feed's http(s) URL")
+    q.add_argument("--name", default=None, help="the outlet's name (default: the URL's host)")
+    q.add_argument(
+        "--tag", action="append", default=None, help="a tag; repeat for several (--tag en)"
+    )
+    q.add_argument("--interval", default=None, help="poll interval, like 15m or 1h")
+    q.add_argument(
+        "--extract",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fetch article pages and extract their bodies (default: yes)",
+    )
+    q.set_defaults(func=cmd_feeds_add)
+    q = feeds.add_parser(
+        "remove",
+        parents=[common],
+        help="remove a feed by URL or name",
+        description="Remove the feed with this URL (compared canonically) or exactly this name.",
+    )
+    q.add_argument("feed", help="the feed's URL or name")
+    q.set_defaults(func=cmd_feeds_remove)
+    q = feeds.add_parser(
+        "check",
+        parents=[common],
+        help="fetch and parse feeds now and report what they hold",
+        description=(
+            "Fetch and parse each URL given (default: every feed in feeds.yaml): HTTP status, "
+            "format, title, entries, newest entry, or the error. Exit 1 if any failed."
+        ),
+    )
+    q.add_argument("urls", nargs="*", metavar="URL", help="feeds to check (default: all listed)")
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.set_defaults(func=cmd_feeds_check)
+    q = feeds.add_parser(
+        "import-opml",
+        parents=[common],
+        help="add the feeds of an OPML file",
+        description=(
+            "Add every feed of an OPML file that feeds.yaml does not list yet; folder "
+            "titles and categories become tags. Documents declaring XML entities are refused."
+        ),
+    )
+    q.add_argument("file", help="the OPML file ('-' for stdin)")
+    q.set_defaults(func=cmd_feeds_import)
+    q = feeds.add_parser(
+        "export-opml",
+        parents=[common],
+        help="the feeds as OPML 2.0",
+        description="Write feeds.yaml's feeds as OPML 2.0; import-opml reads it back losslessly.",
+    )
+    q.add_argument("--output", "-o", default=None, help="write to this file instead of stdout")
+    q.set_defaults(func=cmd_feeds_export)
     return parser
 
 
