@@ -185,9 +185,11 @@ def progress_printer(total: int) -> Callable[[FeedOutcome], None] | None:
 
 
 async def _run_daemon(pipeline: Pipeline, config: Config, directory: Path) -> int:
+    from .metrics import Metrics
     from .scheduler import Daemon
 
-    daemon = Daemon(config, pipeline)
+    metrics = Metrics(directory)
+    daemon = Daemon(config, pipeline, metrics=metrics)
     web_stop = asyncio.Event()
     web: asyncio.Task[None] | None = None
     http = config.settings.http
@@ -196,7 +198,7 @@ async def _run_daemon(pipeline: Pipeline, config: Config, directory: Path) -> in
 
         web = asyncio.create_task(
             serve(
-                create_app(directory),
+                create_app(directory, metrics=metrics),
                 host=http.host,
                 port=http.port,
                 stop=web_stop,

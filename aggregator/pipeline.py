@@ -36,12 +36,19 @@ from .identity import article_key, content_hash, match_existing
 from .parse import parse_feed
 from .polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
 from .store import FeedState, Store
+from .timing import StageStat, StageTimer
 from .types import ClusterDoc, NewArticle, ParsedEntry
 from .urls import canonical_url, is_http_url
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# A feed may list thousands of new entries at once (the first poll of an archive feed, or a
+# hostile one: 50,000 items linking to its own host). At one page per host_delay that would
+# hold the poll, and every feed polled with it, for hours; so only the newest entries of one
+# poll get their page fetched and the others keep the feed's own text.
+MAX_PAGES_PER_POLL = 100
 
 
 def utcnow() -> datetime:
@@ -78,7 +85,10 @@ class PollReport:
     entries: int = 0
     counts: IngestCounts = field(default_factory=IngestCounts)
     errors: list[str] = field(default_factory=list)
+    error_kinds: dict[str, int] = field(default_factory=dict)  # failed feeds by error kind
     seconds: float = 0.0
+    # calls and seconds per stage (see aggregator/timing.py for what the seconds mean)
+    stages: dict[str, StageStat] = field(default_factory=dict)
 
     def summary(self) -> str:
         c = self.counts
@@ -138,9 +148,10 @@ class Pipeline:
     ) -> PollReport:
         started = time.monotonic()
         self.warm_up()
+        timer = StageTimer()
 
         async def one(feed: FeedConfig) -> FeedOutcome:
-            outcome = await self._poll_feed(feed)
+            outcome = await self._poll_feed(feed, timer)
             if progress is not None:
                 progress(outcome)
             return outcome
@@ -151,26 +162,31 @@ class Pipeline:
             if outcome.status == "failed":
                 report.failed += 1
                 report.errors.append(str(outcome.error))
+                kind = outcome.error.kind if outcome.error else "unknown"
+                report.error_kinds[kind] = report.error_kinds.get(kind, 0) + 1
             elif outcome.status == "not-modified":
                 report.not_modified += 1
             else:
                 report.ok += 1
             report.entries += len(outcome.articles) + len(outcome.listings)
-        report.counts = self.store_outcomes(outcomes)
+        report.counts = self.store_outcomes(outcomes, timer)
         report.seconds = time.monotonic() - started
+        report.stages = timer.stages
         return report
 
-    async def _poll_feed(self, feed: FeedConfig) -> FeedOutcome:
+    async def _poll_feed(self, feed: FeedConfig, timer: StageTimer) -> FeedOutcome:
         assert self.fetcher is not None, "polling needs a fetcher"
-        state = self.store.feed_state(feed.url) or FeedState(url=feed.url)
+        with timer.stage("store"):
+            state = self.store.feed_state(feed.url) or FeedState(url=feed.url)
         now = self.clock()
         state = replace(state, name=feed.name, last_polled=now)
         # a feed that moved permanently is fetched at its new address from then on
         url = state.redirected_to or feed.url
         try:
-            response = await self.fetcher.fetch_feed(
-                url, etag=state.etag, last_modified=state.last_modified
-            )
+            with timer.stage("fetch_feed"):
+                response = await self.fetcher.fetch_feed(
+                    url, etag=state.etag, last_modified=state.last_modified
+                )
         except FeedError as exc:
             return self._failed(feed, state, exc)
         state = replace(state, last_status=response.status)
@@ -200,13 +216,14 @@ class Pipeline:
         if digest == state.content_hash:
             return self._outcome(feed, ok_state, "not-modified")
         try:
-            parsed = await asyncio.to_thread(
-                parse_feed,
-                response.content,
-                url=response.final_url,
-                content_type=response.content_type,
-                headers=response.headers,
-            )
+            with timer.stage("parse"):
+                parsed = await asyncio.to_thread(
+                    parse_feed,
+                    response.content,
+                    url=response.final_url,
+                    content_type=response.content_type,
+                    headers=response.headers,
+                )
         except FeedError as exc:
             return self._failed(feed, state, exc)
         for warning in parsed.warnings:
@@ -228,6 +245,7 @@ class Pipeline:
         outcome = self._outcome(feed, ok_state, "ok")
         fresh: list[tuple[ParsedEntry, str | None, str, str]] = []
         keys: set[str] = set()
+        identify_started = time.perf_counter()  # canonical URLs, exact-duplicate lookups
         for entry in parsed.entries:
             canonical = canonical_url(entry.url) if entry.url else None
             title = entry_title(entry)
@@ -246,8 +264,15 @@ class Pipeline:
                 continue
             keys.add(key)
             fresh.append((entry, canonical, key, title))
+        timer.add("identify", time.perf_counter() - identify_started)
+        with_page = pages_to_fetch([item[0] for item in fresh], MAX_PAGES_PER_POLL)
         outcome.articles = list(
-            await asyncio.gather(*(self._article(feed, *item, now) for item in fresh))
+            await asyncio.gather(
+                *(
+                    self._article(feed, *item, now, timer, fetch_page=i in with_page)
+                    for i, item in enumerate(fresh)
+                )
+            )
         )
         return outcome
 
@@ -290,21 +315,32 @@ class Pipeline:
         key: str,
         title: str,
         now: datetime,
+        timer: StageTimer,
+        *,
+        fetch_page: bool = True,
     ) -> NewArticle:
         feed_text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
         text, text_source = feed_text, "feed" if feed_text else "none"
         author, image, language, published = entry.author, entry.image, None, None
-        if feed.extract and entry.url and is_http_url(entry.url) and self.extractor is not None:
+        if (
+            fetch_page
+            and feed.extract
+            and entry.url
+            and is_http_url(entry.url)
+            and self.extractor is not None
+        ):
             assert self.fetcher is not None
             try:
-                page = await self.fetcher.fetch_page(entry.url, listed_by=feed.url)
+                with timer.stage("fetch_page"):
+                    page = await self.fetcher.fetch_page(entry.url, listed_by=feed.url)
             except FetchError as exc:
                 log.info("page not fetched, using the feed's text: %s", exc)
             else:
                 if not page.content_type or "html" in page.content_type.lower():
-                    extracted = await self.extractor.extract(
-                        page.content, url=page.final_url, feed_text=feed_text, feed_title=title
-                    )
+                    with timer.stage("extract"):
+                        extracted = await self.extractor.extract(
+                            page.content, url=page.final_url, feed_text=feed_text, feed_title=title
+                        )
                     text, text_source = choose_text(extracted, feed_text)
                     author = author or extracted.author
                     image = image or extracted.image
@@ -331,34 +367,47 @@ class Pipeline:
         )
 
     # ------------------------------------------------------------------ storing
-    def store_outcomes(self, outcomes: Iterable[FeedOutcome]) -> IngestCounts:
+    def store_outcomes(
+        self, outcomes: Iterable[FeedOutcome], timer: StageTimer | None = None
+    ) -> IngestCounts:
+        timer = timer or StageTimer()
         outcomes = list(outcomes)
         articles = [a for o in outcomes for a in o.articles]
-        counts = self.ingest(articles)
-        for outcome in outcomes:
-            for key in outcome.listings:
-                self.store.add_listing(key, outcome.feed.url)
-            self.store.save_feed_state(outcome.state)
+        counts = self.ingest(articles, timer=timer)
+        with timer.stage("store"):
+            for outcome in outcomes:
+                for key in outcome.listings:
+                    self.store.add_listing(key, outcome.feed.url)
+                self.store.save_feed_state(outcome.state)
         return counts
 
-    def ingest(self, articles: Iterable[NewArticle], *, presorted: bool = False) -> IngestCounts:
+    def ingest(
+        self,
+        articles: Iterable[NewArticle],
+        *,
+        presorted: bool = False,
+        timer: StageTimer | None = None,
+    ) -> IngestCounts:
         """Dedupe, cluster and store new articles, one at a time (no awaits: atomic in the loop)."""
         self.warm_up()
+        timer = timer or StageTimer()
         counts = IngestCounts()
         items = list(articles)
         if not presorted:
             items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
         for article in items:
-            ref = match_existing(
-                feed_url=article.feed_url,
-                guid=article.guid,
-                canonical_url=article.canonical_url,
-                title=article.title,
-                existing=self.store.lookup(article.guid, article.canonical_url),
-            )
+            with timer.stage("dedupe"):
+                ref = match_existing(
+                    feed_url=article.feed_url,
+                    guid=article.guid,
+                    canonical_url=article.canonical_url,
+                    title=article.title,
+                    existing=self.store.lookup(article.guid, article.canonical_url),
+                )
             if ref is not None:
                 if article.feed_url:
-                    self.store.add_listing(ref.key, article.feed_url)
+                    with timer.stage("store"):
+                        self.store.add_listing(ref.key, article.feed_url)
                 counts.already_known += 1
                 continue
             doc = ClusterDoc(
@@ -368,15 +417,31 @@ class Pipeline:
                 published=article.published or article.fetched,
                 source=article.source,
             )
-            duplicate_of = self.near_duplicates.find(doc)
-            placement = self.clusterer.add(doc, duplicate_of=duplicate_of)
-            self.near_duplicates.add(doc)
-            self.store.add_article(article, placement, duplicate_of)
+            with timer.stage("dedupe"):
+                duplicate_of = self.near_duplicates.find(doc)
+            with timer.stage("cluster"):
+                placement = self.clusterer.add(doc, duplicate_of=duplicate_of)
+            with timer.stage("dedupe"):
+                self.near_duplicates.add(doc)
+            with timer.stage("store"):
+                self.store.add_article(article, placement, duplicate_of)
             counts.new_articles += 1
             counts.duplicates += duplicate_of is not None
             counts.new_stories += placement.new_story
             counts.merges += len(placement.merges)
         return counts
+
+
+def pages_to_fetch(entries: Sequence[ParsedEntry], limit: int) -> set[int]:
+    """Indexes of the `limit` newest entries (undated ones rank by feed order, after dated)."""
+    if len(entries) <= limit:
+        return set(range(len(entries)))
+    epoch = datetime.min.replace(tzinfo=UTC)
+
+    def newest_first(i: int) -> tuple[datetime, int]:
+        return (entries[i].published or entries[i].updated or epoch, -i)
+
+    return set(sorted(range(len(entries)), key=newest_first, reverse=True)[:limit])
 
 
 def entry_title(entry: ParsedEntry) -> str:

@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config, FeedConfig, load_config
 from .errors import ConfigError
+from .metrics import Metrics
 from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,13 @@ class Daemon:
         *,
         grace_seconds: float = 30.0,
         on_cycle: Callable[[str], None] | None = None,
+        metrics: Metrics | None = None,
     ):
         self.config = config
         self.pipeline = pipeline
         self.grace_seconds = grace_seconds
         self.on_cycle = on_cycle
+        self.metrics = metrics
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._feeds: dict[str, FeedConfig] = {}
         self._specs: dict[str, JobSpec] = {}
@@ -124,6 +127,8 @@ class Daemon:
             self._inflight.add(task)
         try:
             report = await self.pipeline.poll([feed])
+            if self.metrics is not None:
+                self.metrics.observe(report)
             line = f"{feed.name}: {report.summary()}"
             log.info(line)
             if self.on_cycle is not None:

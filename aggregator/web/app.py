@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigError, StorageError
+from ..metrics import CONTENT_TYPE, Metrics
 from . import api, feeds, pages
 from .queries import BadRequest
 from .responses import Clock, WebContext, cached, wants_json
@@ -47,8 +48,23 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 
-def create_app(storage: Path, *, title: str = "News", clock: Clock | None = None) -> ASGIApp:
-    """The readers' web app over the store in ``storage`` (opened read-only per request)."""
+def create_app(
+    storage: Path,
+    *,
+    title: str = "News",
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+) -> ASGIApp:
+    """The readers' web app over the store in ``storage`` (opened read-only per request).
+
+    ``metrics`` are the daemon's when it serves; on its own the app still exports the
+    store's gauges at /metrics.
+    """
+    exporter = metrics or Metrics(Path(storage))
+
+    def prometheus(request: Request) -> Response:
+        return Response(exporter.exposition(), media_type=CONTENT_TYPE)
+
     app = Starlette(
         routes=[
             *pages.routes(),
@@ -56,6 +72,7 @@ def create_app(storage: Path, *, title: str = "News", clock: Clock | None = None
             *feeds.routes(),
             Route("/static/style.css", stylesheet, methods=["GET"]),
             Route("/healthz", api.health, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
         ],
         exception_handlers={
             StorageError: storage_error,
