@@ -217,14 +217,17 @@ class Daemon:
         log.info("daemon started: %d feeds", len(self._feeds))
         watcher = asyncio.create_task(self._watch())
         await self._stop.wait()
-        self.scheduler.shutdown(wait=False)
+        # pause first: APScheduler's asyncio executor cancels running jobs on shutdown, and
+        # in-flight polls must be allowed to finish within the grace period
+        self.scheduler.pause()
         watcher.cancel()
         if self._inflight:
-            done, pending = await asyncio.wait(set(self._inflight), timeout=self.grace_seconds)
+            _, pending = await asyncio.wait(set(self._inflight), timeout=self.grace_seconds)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5)
+        self.scheduler.shutdown(wait=False)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         log.info("daemon stopped")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -16,6 +17,7 @@ class LocalSite:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, tuple[int, str, bytes]] = {}
         self.requests: list[str] = []
+        self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
         self._lock = threading.Lock()
         site = self
 
@@ -24,6 +26,9 @@ class LocalSite:
                 with site._lock:
                     site.requests.append(self.path)
                     route = site.routes.get(self.path.split("?", 1)[0])
+                    delay = site.delays.get(self.path.split("?", 1)[0], 0.0)
+                if delay:
+                    time.sleep(delay)
                 if route is None:
                     self.send_error(404)
                     return
@@ -44,7 +49,11 @@ class LocalSite:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((host, 0), Handler)
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a client that hung up (a stopped daemon) is not a test failure
+
+        self.server = QuietServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
