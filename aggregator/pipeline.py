@@ -47,8 +47,10 @@ Clock = Callable[[], datetime]
 # A feed may list thousands of new entries at once (the first poll of an archive feed, or a
 # hostile one: 50,000 items linking to its own host). At one page per host_delay that would
 # hold the poll, and every feed polled with it, for hours; so only the newest entries of one
-# poll get their page fetched and the others keep the feed's own text.
+# poll get their page fetched and the others keep the feed's own text. Past a larger cap the
+# oldest entries are not read at all: clustering and storing 50,000 at once takes minutes.
 MAX_PAGES_PER_POLL = 100
+MAX_ENTRIES_PER_POLL = 5_000
 
 
 def utcnow() -> datetime:
@@ -205,7 +207,9 @@ class Pipeline:
             error_count=0,
             gone=False,
             retry_after=None,
-            declared_seconds=max_age_seconds(response.headers.get("cache-control")),
+            # a 304 carries no ttl: keep what the feed said last time unless the server says now
+            declared_seconds=max_age_seconds(response.headers.get("cache-control"))
+            or (state.declared_seconds if response.not_modified else None),
             etag=response.etag or (state.etag if response.not_modified else None),
             last_modified=response.last_modified
             or (state.last_modified if response.not_modified else None),
@@ -246,7 +250,15 @@ class Pipeline:
         fresh: list[tuple[ParsedEntry, str | None, str, str]] = []
         keys: set[str] = set()
         identify_started = time.perf_counter()  # canonical URLs, exact-duplicate lookups
-        for entry in parsed.entries:
+        keep = newest_indexes(parsed.entries, MAX_ENTRIES_PER_POLL)
+        if len(keep) < len(parsed.entries):
+            log.warning(
+                "%s lists %d entries: only the newest %d are read",
+                feed.url,
+                len(parsed.entries),
+                len(keep),
+            )
+        for entry in (e for i, e in enumerate(parsed.entries) if i in keep):
             canonical = canonical_url(entry.url) if entry.url else None
             title = entry_title(entry)
             ref = match_existing(
@@ -265,7 +277,7 @@ class Pipeline:
             keys.add(key)
             fresh.append((entry, canonical, key, title))
         timer.add("identify", time.perf_counter() - identify_started)
-        with_page = pages_to_fetch([item[0] for item in fresh], MAX_PAGES_PER_POLL)
+        with_page = newest_indexes([item[0] for item in fresh], MAX_PAGES_PER_POLL)
         outcome.articles = list(
             await asyncio.gather(
                 *(
@@ -302,7 +314,7 @@ class Pipeline:
             retry_after=state.retry_after,
             gone=state.gone,
             declared_seconds=state.declared_seconds,
-            change_interval=state.change_interval,
+            change_interval=change_estimate(state),
         )
         next_poll = (state.last_polled or self.clock()) + next_delay(facts)
         return FeedOutcome(feed, replace(state, next_poll=next_poll), status=status, error=error)
@@ -432,7 +444,7 @@ class Pipeline:
         return counts
 
 
-def pages_to_fetch(entries: Sequence[ParsedEntry], limit: int) -> set[int]:
+def newest_indexes(entries: Sequence[ParsedEntry], limit: int) -> set[int]:
     """Indexes of the `limit` newest entries (undated ones rank by feed order, after dated)."""
     if len(entries) <= limit:
         return set(range(len(entries)))
@@ -442,6 +454,16 @@ def pages_to_fetch(entries: Sequence[ParsedEntry], limit: int) -> set[int]:
         return (entries[i].published or entries[i].updated or epoch, -i)
 
     return set(sorted(range(len(entries)), key=newest_first, reverse=True)[:limit])
+
+
+def change_estimate(state: FeedState) -> float | None:
+    """How often the feed changes, in seconds: the moving average of observed changes, or
+    longer while it has been quiet for longer than that (so a dormant feed slows down)."""
+    if state.last_changed is None or state.last_polled is None:
+        return state.change_interval
+    quiet = (state.last_polled - state.last_changed).total_seconds()
+    estimate = max(state.change_interval or 0.0, quiet)
+    return estimate or state.change_interval
 
 
 def entry_title(entry: ParsedEntry) -> str:

@@ -16,6 +16,7 @@ from types import TracebackType
 class LocalSite:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, tuple[int, str, bytes]] = {}
+        self.headers: dict[str, dict[str, str]] = {}  # path -> extra response headers
         self.requests: list[str] = []
         self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
         self._lock = threading.Lock()
@@ -33,6 +34,7 @@ class LocalSite:
                     self.send_error(404)
                     return
                 status, ctype, body = route
+                extra = site.headers.get(self.path.split("?", 1)[0], {})
                 etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
                 if status == 200 and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -43,6 +45,8 @@ class LocalSite:
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("ETag", etag)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -67,10 +71,12 @@ class LocalSite:
         body: str | bytes,
         ctype: str = "text/html; charset=utf-8",
         status: int = 200,
+        headers: dict[str, str] | None = None,
     ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         with self._lock:
             self.routes[path] = (status, ctype, data)
+            self.headers[path] = dict(headers or {})
         return self.url(path)
 
     def count(self, prefix: str = "") -> int:

@@ -68,3 +68,19 @@ def test_change_interval_average_and_max_age():
     assert 100 < updated_change_interval(100, 200) < 200
     assert max_age_seconds("public, max-age=600") == 600
     assert max_age_seconds("no-cache") is None
+
+
+def test_a_quiet_feed_is_estimated_to_change_less_often_than_its_average():
+    from datetime import UTC, datetime
+
+    from aggregator.pipeline import change_estimate
+    from aggregator.store import FeedState
+
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    state = FeedState(url="u", change_interval=600.0, last_changed=t0, last_polled=t0)
+    assert change_estimate(state) == 600.0
+    quiet = FeedState(
+        url="u", change_interval=600.0, last_changed=t0, last_polled=t0 + timedelta(hours=5)
+    )
+    assert change_estimate(quiet) == 5 * 3600
+    assert change_estimate(FeedState(url="u")) is None
