@@ -1,10 +1,13 @@
 """Online story clustering: place each new article in the story it reports, or start one.
 
     for each article, in arrival order:
-        vector  = TF-IDF of headline + body (IDF learnt from the stream), names boosted
+        vector  = TF-IDF of headline + body, names boosted; the IDF starts from English
+                  document frequencies and learns the stream's own as it grows
         stories = live stories sharing its strongest terms (inverted index; no scan)
-        score   = cosine(vector, story centroid) x recency of the story
-        join the best story if score >= threshold, else start a new story
+        score   = cosine(vector, story centroid) x recency of the story, or 0 when the
+                  two share names only (same place or people, nothing of what happened)
+        join the best story if score >= threshold (higher for long texts than for
+        headlines), else start a new story
         if the article also matches a second story whose centroid is close to the joined
         one, the two report one event: merge them (the older story id survives)
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -35,12 +38,26 @@ from aggregator.types import ClusterDoc, Placement
 class ClusterSettings:
     # stories with no article for this long are closed and forgotten
     window: timedelta = timedelta(days=3)
-    # minimum recency-damped cosine between an article and a story centroid to join it
-    threshold: float = 0.08
+    # minimum recency-damped cosine between an article and a story centroid to join it, for
+    # an article with a body (``long_terms`` terms or more) ...
+    threshold: float = 0.3
+    # ... and for a headline alone (``short_terms`` terms or fewer); linear in between
+    short_threshold: float = 0.08
+    short_terms: int = 10
+    long_terms: int = 40
+    # an article with names in its body must also share this much of the cosine through
+    # other words (what happened) with a story: one place or person in common is not an event
+    min_content: float = 0.005
+    # weight of the English prior in the IDF, as a number of documents seen before the first
+    virtual_docs: float = 1000.0
     # a story's pull halves for every this many articles placed elsewhere since its last one
     half_life_articles: int = 100
+    # ... and for every this long without a new article (None: no decay with time)
+    half_life: timedelta | None = None
     # two stories merge when one article matches both and their centroids are this close
+    # (headlines; and for articles with a body)
     merge_threshold: float = 0.15
+    long_merge_threshold: float = 0.5
     # extra weight of words written as names in a body (people, places, organisations)
     name_boost: float = 3.0
     # the headline counts as this many occurrences of each of its words
@@ -55,12 +72,18 @@ class ClusterSettings:
     headlines_kept: int = 8
 
 
+class _Article(NamedTuple):
+    vector: Vector  # headline + body
+    title_vector: Vector  # headline alone (picks the story's title)
+    names: frozenset[str]  # terms written as names in the body
+
+
 class Clusterer:
     """Stateful online clusterer; one instance per stream (not thread-safe)."""
 
     def __init__(self, settings: ClusterSettings | None = None):
         self.settings = settings or ClusterSettings()
-        self.frequencies = DocumentFrequencies()
+        self.frequencies = DocumentFrequencies(virtual_docs=self.settings.virtual_docs)
         self.index = StoryIndex(probe_cap=self.settings.probe_cap)
         self._story_of = ExpiringMap()  # article id -> story id it was placed in
         self._alias = ExpiringMap()  # absorbed story id -> the story that absorbed it
@@ -72,15 +95,16 @@ class Clusterer:
     def add(self, doc: ClusterDoc, *, duplicate_of: str | None = None) -> Placement:
         """Place one new article: join the best live story or start one."""
         when = self._advance(doc.published)
-        vector, title_vector = self._vectorise(doc)
-        scored = self._score_candidates(vector)
+        article = self._vectorise(doc)
+        vector = article.vector
+        scored = self._score_candidates(article)
         story, score = self._choose(vector, scored, duplicate_of)
         new_story = story is None
         if story is None:
             story = self.index.create(self._new_story_id(doc.id), when)
         evidence = {} if new_story else self._evidence(doc, vector, story, when)
-        self._join(story, doc, vector, title_vector, when)
-        merges = () if new_story else self._merge_bridged(story, scored)
+        self._join(story, doc, vector, article.title_vector, when)
+        merges = () if new_story else self._merge_bridged(story, scored, vector)
         story = self.index.stories[self._resolve(story.id)]
         return Placement(
             story_id=story.id,
@@ -93,13 +117,17 @@ class Clusterer:
         )
 
     def restore(self, doc: ClusterDoc, story_id: str) -> None:
-        """Replay a stored placement at start-up (window's articles in time order)."""
+        """Replay a stored placement at start-up (window's articles in time order).
+
+        The article is counted in the document frequencies as in ``add``, so after a restart
+        the IDF knows the window's news again.
+        """
         when = self._advance(doc.published)
-        vector, title_vector = self._vectorise(doc)
+        article = self._vectorise(doc)
         story = self.index.stories.get(self._resolve(story_id))
         if story is None:
             story = self.index.create(story_id, when)
-        self._join(story, doc, vector, title_vector, when)
+        self._join(story, doc, article.vector, article.title_vector, when)
 
     def story_title(self, story_id: str) -> str | None:
         story = self.index.stories.get(self._resolve(story_id))
@@ -127,22 +155,27 @@ class Clusterer:
             self._alias.expire(cutoff)
         return published if published is not None else self._now
 
-    def _vectorise(self, doc: ClusterDoc) -> tuple[Vector, Vector]:
-        """(vector of headline + body, vector of the headline alone)."""
+    def _vectorise(self, doc: ClusterDoc) -> _Article:
         s = self.settings
         title_terms = Counter(textmod.terms(doc.title))
         body = doc.text or ""
         counts: dict[str, float] = dict(Counter(textmod.terms(body)))
         for term, n in title_terms.items():
             counts[term] = counts.get(term, 0.0) + s.title_weight * n
+        # an outlet's own name is in its bylines and datelines, whatever the event
+        for term in textmod.terms(doc.source or ""):
+            counts.pop(term, None)
+            title_terms.pop(term, None)
         self.frequencies.add(counts)
-        boosts = dict.fromkeys(textmod.names(body), s.name_boost) if body else None
+        names = frozenset(textmod.names(body)) if body else frozenset()
+        boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
-        return vector, weigh(title_terms, self.frequencies)
+        return _Article(vector, weigh(title_terms, self.frequencies), names)
 
-    def _score_candidates(self, vector: Vector) -> list[tuple[float, Story]]:
+    def _score_candidates(self, article: _Article) -> list[tuple[float, Story]]:
         """Best-first (score, story) for the live stories sharing the article's top terms."""
         s = self.settings
+        vector = article.vector
         probe = sorted(vector, key=lambda t: (-vector[t], t))[: s.probe_terms]
         overlap: dict[str, float] = {}
         for term, story_id in self.index.candidates(probe):
@@ -151,7 +184,11 @@ class Clusterer:
         scored = []
         for story_id in best:
             story = self.index.stories[story_id]
-            scored.append((story.similarity(vector) * self._recency(story), story))
+            if article.names and story.similarity(vector, article.names) < s.min_content:
+                score = 0.0  # names in common only: same place or people, another event
+            else:
+                score = story.similarity(vector) * self._recency(story)
+            scored.append((score, story))
         # ties go to the older story, not to whichever the index met first
         scored.sort(key=lambda x: (-x[0], x[1].seq))
         return scored
@@ -163,15 +200,36 @@ class Clusterer:
         forced = self._story_for_article(duplicate_of) if duplicate_of else None
         if forced is not None:
             return forced, forced.similarity(vector)
-        if scored and scored[0][0] >= self.settings.threshold:
+        if scored and scored[0][0] >= self._threshold(vector):
             return scored[0][1], scored[0][0]
         return None, 1.0
 
+    def _threshold(self, vector: Vector) -> float:
+        """The score a story needs to take this article.
+
+        Two long texts about different events share many ordinary words by chance (places,
+        institutions, "inflation"), two headlines hardly ever do; a match between headlines
+        is also lower, their centroid being spread over many phrasings of one event.
+        """
+        s = self.settings
+        return self._by_length(vector, s.short_threshold, s.threshold)
+
+    def _by_length(self, vector: Vector, short: float, long: float) -> float:
+        """``short`` for a headline alone, ``long`` for an article with a body; linear between."""
+        s = self.settings
+        span = max(s.long_terms - s.short_terms, 1)
+        share = min(max((len(vector) - s.short_terms) / span, 0.0), 1.0)
+        return short + share * (long - short)
+
     def _recency(self, story: Story) -> float:
-        half_life = self.settings.half_life_articles
-        if half_life <= 0:
-            return 1.0
-        return float(0.5 ** ((self._tick - story.last_tick) / half_life))
+        s = self.settings
+        factor = 1.0
+        if s.half_life_articles > 0:
+            factor *= 0.5 ** ((self._tick - story.last_tick) / s.half_life_articles)
+        if s.half_life is not None and self._now is not None and story.last_time is not None:
+            quiet = max((self._now - story.last_time) / s.half_life, 0.0)
+            factor *= 0.5**quiet
+        return float(factor)
 
     def _join(
         self,
@@ -188,7 +246,7 @@ class Clusterer:
         self._story_of.put(doc.id, story.id, self._now)
 
     def _merge_bridged(
-        self, story: Story, scored: list[tuple[float, Story]]
+        self, story: Story, scored: list[tuple[float, Story]], vector: Vector
     ) -> tuple[tuple[str, str], ...]:
         """Merge the stories this article also matched when they are close to its story.
 
@@ -197,10 +255,12 @@ class Clusterer:
         """
         s = self.settings
         merges = []
+        threshold = self._threshold(vector)
+        closeness = self._by_length(vector, s.merge_threshold, s.long_merge_threshold)
         for score, other in scored:
-            if score < s.threshold or other.id == story.id or other.id not in self.index.stories:
+            if score < threshold or other.id == story.id or other.id not in self.index.stories:
                 continue
-            if story.closeness(other) < s.merge_threshold:
+            if story.closeness(other) < closeness:
                 continue
             survivor, absorbed = (story, other) if story.older_than(other) else (other, story)
             self.index.merge(survivor, absorbed, s.story_terms)

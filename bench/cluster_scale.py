@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The project root replaces this script's folder on the path: ``bench`` has no __init__.py,
+# so a module named bench.py in this folder would otherwise shadow the ``bench`` package.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 from aggregator.cluster import Clusterer  # noqa: E402
 from aggregator.dedupe import NearDuplicates  # noqa: E402

@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.cluster import Clusterer, ClusterSettings
+from aggregator.clustering.background import english, unlisted_probability
 from aggregator.clustering.stories import Story
 from aggregator.clustering.text import names, stem, terms
+from aggregator.clustering.vectors import DocumentFrequencies
 from aggregator.types import ClusterDoc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -169,7 +171,9 @@ def test_stories_older_than_window_are_forgotten() -> None:
 
 def test_bridging_article_merges_and_older_id_survives() -> None:
     # a high join threshold keeps the two halves apart until an article matches both
-    settings = ClusterSettings(threshold=0.3, merge_threshold=0.05)
+    settings = ClusterSettings(
+        threshold=0.3, short_threshold=0.3, merge_threshold=0.05, long_merge_threshold=0.05
+    )
     clusterer = Clusterer(settings)
     clusterer.add(doc("a", "Orvane mill closes", "The Orvane paper mill closed its gates.", 0))
     clusterer.add(doc("b", "Lakeside jobs lost", "Workers at Lakeside lost jobs at the mill.", 1))
@@ -235,3 +239,119 @@ def test_scores_of_a_known_partition() -> None:
     missing = bcubed(gold, {"a": "x", "b": "x"})  # c and d count as singletons
     assert missing.precision == 1.0 and missing.recall == 0.75
     assert pair_counting(gold, dict.fromkeys(gold, "x")).precision == 2 / 6
+
+
+# A young stream: a handful of full-text articles from two outlets, two rate decisions on
+# the same day (same vocabulary, different countries), each outlet with its own byline.
+EDITORS = {"Corvane Wire": "Ana Veltri", "Harbour Post": "Tom Achebe"}
+
+
+def wire(doc_id: str, source: str, title: str, text: str, hours: float) -> ClusterDoc:
+    byline = f"By {source} staff. (Reporting by {source}; Editing by {EDITORS[source]})"
+    return ClusterDoc(doc_id, title, f"{text} {byline}", T0 + timedelta(hours=hours), source)
+
+
+YOUNG = [
+    wire(
+        "r1",
+        "Corvane Wire",
+        "Marovian central bank cuts interest rate to 5.25% as inflation eases",
+        "The National Bank of Marovia cut its benchmark interest rate by a quarter point to "
+        "5.25 percent on Tuesday, saying inflation had eased. Governor Lise Tarrant told "
+        "reporters in Velka that the bank could cut again if the economy kept slowing. The "
+        "Marovian crown rose against the euro after the decision.",
+        0,
+    ),
+    wire(
+        "f1",
+        "Corvane Wire",
+        "Floods force thousands from homes along the Essen river in Dravia",
+        "Rescue teams in Dravia evacuated more than 3,000 people from towns along the Essen "
+        "river after two days of torrential rain, officials in Kolm said. Soldiers used boats "
+        "to reach families trapped in Lerov and Patz.",
+        1,
+    ),
+    wire(
+        "q1",
+        "Harbour Post",
+        "Quillan central bank lowers key rate to 3.5 percent",
+        "The Central Bank of Quilla lowered its key interest rate by half a point to 3.5 percent "
+        "on Tuesday as growth slowed. Governor Emeka Duro said in Port Sade that inflation was "
+        "under control and that the Quillan shilling was stable.",
+        2,
+    ),
+    wire(
+        "r2",
+        "Harbour Post",
+        "Marovia cuts rates: Tarrant says more easing possible",
+        "Marovia's central bank cut its interest rate to 5.25 percent, and Governor Lise Tarrant "
+        "said in Velka that more cuts were possible. The Marovian crown gained after the cut.",
+        3,
+    ),
+    wire(
+        "f2",
+        "Harbour Post",
+        "Essen river floods: boats rescue families in Lerov",
+        "Soldiers in boats rescued families trapped by floods in Lerov and Patz as the Essen "
+        "river burst its banks in Dravia. More than 3,000 people left their homes, Kolm said.",
+        4,
+    ),
+]
+
+
+def test_young_stream_keeps_same_kind_events_apart() -> None:
+    # with an IDF learnt from five articles alone every word looked rare and all of these
+    # shared enough "rare" words (bank, rate, governor, the bylines) to become one story
+    assert partition(cluster(YOUNG)) == {
+        frozenset({"r1", "r2"}),
+        frozenset({"f1", "f2"}),
+        frozenset({"q1"}),
+    }
+
+
+def test_outlet_byline_is_no_evidence() -> None:
+    clusterer = Clusterer()
+    clusterer.add(YOUNG[0])
+    placement = clusterer.add(YOUNG[1])  # same outlet, same byline, another event
+    assert placement.new_story
+
+
+def test_names_in_common_only_do_not_join() -> None:
+    clusterer = Clusterer()
+    clusterer.add(YOUNG[0])
+    other = doc(
+        "m1",
+        "Chess open begins in Velka",
+        "Grandmaster Ivo Brandt won the first round of the chess open in Velka, the capital of "
+        "Marovia. Governor Lise Tarrant opened the tournament in Velka on Tuesday.",
+        1,
+    )
+    assert clusterer.add(other).new_story
+
+
+def test_common_words_are_common_from_the_first_article() -> None:
+    frequencies = DocumentFrequencies()
+    frequencies.add(["rate", "bank", "tarrant"])
+    assert frequencies.idf("rate") < frequencies.idf("tarrant")
+    assert frequencies.idf("2024") < frequencies.idf("5.25")
+    table = english()
+    assert table["bank"] > table["governor"] > unlisted_probability()
+    assert "tarrant" not in table and "the" not in table  # stopwords are not terms
+
+
+def test_stream_counts_take_over_from_the_prior() -> None:
+    frequencies = DocumentFrequencies(virtual_docs=100)
+    before = frequencies.idf("tarrant")
+    for _ in range(500):
+        frequencies.add(["tarrant"])
+    assert frequencies.idf("tarrant") < frequencies.idf("bank") < before
+
+
+def test_restore_brings_back_the_learnt_frequencies() -> None:
+    live, restarted = Clusterer(), Clusterer()
+    for d in YOUNG[:4]:
+        placement = live.add(d)
+        restarted.restore(d, placement.story_id)
+    assert restarted.frequencies.df == live.frequencies.df
+    assert restarted.frequencies.docs == live.frequencies.docs == 4
+    assert restarted.add(YOUNG[4]).story_id == live.add(YOUNG[4]).story_id == "f1"

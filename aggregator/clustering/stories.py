@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -32,10 +32,14 @@ class Story:
     title: str = ""
     last_tick: int = 0  # stream position (articles seen) of its last article
 
-    def similarity(self, vector: Vector) -> float:
-        """Cosine between a unit vector and the centroid."""
+    def similarity(self, vector: Vector, leave_out: Collection[str] = ()) -> float:
+        """Cosine between a unit vector and the centroid (the part from terms not left out)."""
         if self.norm2 <= 0:
             return 0.0
+        if leave_out:
+            centroid = self.centroid
+            shared = sum(w * centroid.get(t, 0.0) for t, w in vector.items() if t not in leave_out)
+            return shared / math.sqrt(self.norm2)
         return dot(vector, self.centroid) / math.sqrt(self.norm2)
 
     def closeness(self, other: Story) -> float:

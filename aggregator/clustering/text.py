@@ -323,6 +323,53 @@ STOPWORDS = frozenset(
         "http",
         "https",
         "html",
+        # dates, times and bylines: every article has them, whatever event it reports
+        # ("march" and "mar" stay: a march is an event, "Mar" is in place names)
+        "january",
+        "february",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "gmt",
+        "utc",
+        "bst",
+        "cet",
+        "cest",
+        "est",
+        "edt",
+        "pst",
+        "pdt",
+        "pm",
+        "byline",
+        "correspondent",
+        "correspondents",
+        "editing",
+        "edited",
+        "reporting",
+        "staff",
+        "copyright",
+        "reserved",
+        "rights",
     ]
 )
 
@@ -366,7 +413,7 @@ def tokens(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1 << 16)
-def _term(folded: str) -> str | None:
+def term_of(folded: str) -> str | None:
     """A folded token -> its term, or None for stopwords and noise."""
     if folded in STOPWORDS:
         return None
@@ -376,14 +423,16 @@ def _term(folded: str) -> str | None:
         return folded.replace(",", "")
     if len(folded) < 2:
         return None
-    return stem(folded)
+    stemmed = stem(folded)
+    # "reporting" is as empty as "reports"
+    return None if stemmed in STOPWORDS else stemmed
 
 
 def terms(text: str) -> list[str]:
     """Content terms of a text, in order, repeats kept."""
     out = []
     for token in tokens(fold(text)):
-        term = _term(token)
+        term = term_of(token)
         if term is not None:
             out.append(term)
     return out
@@ -399,7 +448,7 @@ def names(text: str) -> Counter[str]:
     for segment in _SENTENCE_BREAK.split(text):
         capitalised = [t for t in _TOKEN.findall(segment)[1:] if t[0].isupper()]
         for token in capitalised:
-            term = _term(fold(token))
+            term = term_of(fold(token))
             if term is not None and not term[0].isdigit():
                 found[term] += 1
     return found

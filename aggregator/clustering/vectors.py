@@ -1,26 +1,47 @@
 """Sparse TF-IDF vectors with document frequencies learnt from the stream itself.
 
-A vector is a ``dict[str, float]``; document vectors are L2-normalised. The IDF starts from
-a prior of ``prior_docs`` imaginary documents that contain no term, so the first articles of
-a stream already weigh a word met once above a word met everywhere; the counts are halved
-whenever they pass ``max_docs`` so they follow the news and memory stays bounded.
+A vector is a ``dict[str, float]``; document vectors are L2-normalised. The IDF starts from a
+virtual corpus of ``virtual_docs`` English news articles (``background``): from the first
+article on, "rate" and "bank" are common words and "krone" is a rare one, while a stream's own
+counts take over as it grows past the virtual corpus. The counts are halved whenever they pass
+``max_docs`` so they follow the news and memory stays bounded.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from aggregator.clustering import background as backgroundmod
+
 Vector = dict[str, float]
+
+# Figures are not in the background table; their prior comes from their shape. Small whole
+# numbers and years are in many articles, a figure like "6.1" or "4.75" is specific.
+_SMALL_NUMBER = re.compile(r"\d{1,2}")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_SMALL_NUMBER_ZIPF = 5.5
+_YEAR_ZIPF = 5.0
 
 
 class DocumentFrequencies:
-    def __init__(self, *, prior_docs: float = 20.0, max_docs: int = 200_000):
-        self.prior_docs = prior_docs
+    def __init__(
+        self,
+        *,
+        background: Mapping[str, float] | None = None,
+        virtual_docs: float = 1000.0,
+        max_docs: int = 200_000,
+    ):
+        self.background = backgroundmod.english() if background is None else background
+        self.virtual_docs = virtual_docs
         self.max_docs = max_docs
         self.docs = 0.0
         self.df: dict[str, float] = {}
+        self._unlisted = backgroundmod.unlisted_probability()
+        self._small = backgroundmod.document_probability(_SMALL_NUMBER_ZIPF)
+        self._year = backgroundmod.document_probability(_YEAR_ZIPF)
 
     def add(self, terms: Iterable[str]) -> None:
         df = self.df
@@ -31,8 +52,18 @@ class DocumentFrequencies:
             self._halve()
 
     def idf(self, term: str) -> float:
-        # a term never seen counts as seen once: it is as rare as it can be
-        return math.log((self.docs + self.prior_docs) / max(self.df.get(term, 1.0), 1.0))
+        prior = self.virtual_docs * self.prior(term)
+        # the floor only matters with no virtual corpus: a term never seen counts as seen once
+        seen = max(self.df.get(term, 0.0) + prior, 1e-9 if prior else 1.0)
+        return math.log((self.docs + self.virtual_docs) / seen)
+
+    def prior(self, term: str) -> float:
+        """Share of the virtual corpus's documents that hold ``term``."""
+        if term[:1].isdigit():
+            if _SMALL_NUMBER.fullmatch(term):
+                return self._small
+            return self._year if _YEAR.fullmatch(term) else self._unlisted
+        return self.background.get(term, self._unlisted)
 
     def _halve(self) -> None:
         self.docs /= 2
