@@ -91,11 +91,11 @@ def story_view(record: StoryRecord, articles: list[StoredArticle]) -> DigestStor
     views = tuple(
         DigestArticle(
             title=a.title,
-            url=a.url,
+            url=a.canonical_url or a.url,  # readers get links without tracking parameters
             source=a.source,
             published=a.published or a.fetched,
             tags=a.tags,
-            copies=tuple((c.source, c.url) for c in copies.get(a.key, [])),
+            copies=tuple((c.source, c.canonical_url or c.url) for c in copies.get(a.key, [])),
         )
         for a in originals
     )

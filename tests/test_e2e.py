@@ -250,3 +250,24 @@ def test_daemon_polls_then_stops_cleanly_on_sigterm(site, tmp_path):
     assert "serving readers at http://127.0.0.1:" in stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_demo_prints_the_airstrike_story_with_its_outlets_and_the_wire_copy_collapsed(tmp_path):
+    result = aggregator("demo", "--storage", str(tmp_path / "demo"), "--format", "json")
+    digest = json.loads(result.stdout)
+    strikes = [
+        s
+        for s in digest["stories"]
+        if any("Waziristan" in a["title"] or "air strikes" in a["title"] for a in s["articles"])
+    ]
+    assert len(strikes) == 1, [s["title"] for s in strikes]
+    story = strikes[0]
+    assert story["source_count"] >= 4
+    assert {"Hindukush Herald", "The Indus Chronicle", "Meridian Wire"} <= set(story["sources"])
+    copies = [c for a in story["articles"] for c in a["also_published_by"]]
+    assert copies, "the verbatim wire copy is collapsed onto its original"
+    # hard negatives stay apart: the two earthquakes are two stories
+    quakes = [s for s in digest["stories"] if "quake" in s["title"].lower()]
+    assert len(quakes) == 2
+    # readers' links carry no tracking parameters
+    assert "utm_" not in result.stdout
