@@ -485,6 +485,8 @@ def _build_resources(
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     resources: dict[str, _Resource]  # set right after binding, before serving starts
+    # (path, status) of every response, for evaluations that count requests
+    log: list[tuple[str, int]]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -546,6 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str],
         send_body: bool,
     ) -> None:
+        assert isinstance(self.server, _Server)
+        self.server.log.append((self.path, status))
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -572,9 +576,15 @@ class DemoSite:
         host_text = bound_host if isinstance(bound_host, str) else bound_host.decode()
         self.base_url = f"http://{host_text}:{bound_port}"
         self._server.resources = _build_resources(self.outlets, self.articles, self.base_url)
+        self._server.log = []
         self._thread: threading.Thread | None = None
 
     # -- what the site holds
+
+    @property
+    def requests(self) -> list[tuple[str, int]]:
+        """(path, status) of every response so far."""
+        return list(self._server.log)
 
     def feed_urls(self) -> list[str]:
         return [f"{self.base_url}{o.feed_path}" for o in self.outlets]
