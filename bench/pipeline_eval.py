@@ -97,7 +97,9 @@ def run(path: Path, keep: Path | None) -> tuple[float, float, float]:
             for r in items:
                 site.add(f"/{outlet}/{r['id']}.html", page(r))
             url = site.add(
-                f"/{outlet}/feed.xml", feed(outlet, site.base_url, items, times), "application/rss+xml"
+                f"/{outlet}/feed.xml",
+                feed(outlet, site.base_url, items, times),
+                "application/rss+xml",
             )
             name = next((str(r["source"]) for r in items if r.get("source")), outlet)
             lines += [f"  - url: {url}", f"    name: {json.dumps(name)}"]
