@@ -30,6 +30,19 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
             "cluster: BCubed F1 online on ECB+ and UCI",
             ["bench/cluster_eval.py", "--min-f1-ecb", "0.90", "--min-f1-uci", "0.88"],
         ),
+        (
+            "pipeline: ECB+ served as outlets' feeds and pages, whole pipeline",
+            [
+                "bench/pipeline_eval.py",
+                str(corpus / "clusters" / "ecbplus.jsonl"),
+                "--min-f1",
+                "0.90",
+            ],
+        ),
+        (
+            "pipeline: UCI served as outlets' feeds and pages, whole pipeline",
+            ["bench/pipeline_eval.py", str(corpus / "clusters" / "uci.jsonl"), "--min-f1", "0.88"],
+        ),
     ]
 
 
