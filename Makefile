@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/corpus
 
-.PHONY: install run once demo test test-deps serve lint format bench gates clean
+.PHONY: install run once demo test test-deps serve lint format bench soak gates clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,9 @@ format: install
 
 gates: install  ## quality gates on the real-world corpus in $(CORPUS)
 	$(PY) bench/run_gates.py --corpus $(CORPUS)
+
+soak: install  ## hostile servers, address guard, crash, readers under load, fuzz, 2,000 feeds (~20 min); writes bench/SOAK.md
+	$(PY) bench/soak.py
 
 bench: install
 	$(PY) bench/run_gates.py --corpus $(CORPUS) --report

@@ -191,12 +191,20 @@ _MOJIBAKE_RUN = re.compile(
 _ORPHAN_NBSP_LEAD = re.compile(r"\u00c2(?=\s|$)")
 
 
+# Real text that only looks like mojibake: a capital or "ß" at the end of a word, then a
+# quote or dash ("zu Fuß“", "CAFÉ»", "groß—") re-encodes to a character of IPA, Hebrew
+# points, Syriac, Thaana or N'Ko, which mis-decoded news text practically never holds.
+# (Combining accents, U+0300-036F, are left out: decomposed text mis-decoded needs them.)
+_IMPLAUSIBLE = re.compile("[\u0250-\u02ff\u0591-\u05c7\u0700-\u07ff]")
+
+
 def _repair_run(match: re.Match[str]) -> str:
     run = match.group(0)
     try:
-        return bytes(_BYTE_OF[c] for c in run).decode("utf-8")
+        repaired = bytes(_BYTE_OF[c] for c in run).decode("utf-8")
     except UnicodeDecodeError:
         return run  # not a clean round trip: leave the text as the feed gave it
+    return run if _IMPLAUSIBLE.search(repaired) else repaired
 
 
 def fix_mojibake(text: str) -> str:
