@@ -6,7 +6,7 @@
         for each entry: known already (guid / canonical URL)? remember this feed listed it; skip
         for each new entry: fetch its page (address-guarded), extract the body in a worker;
                             the feed's own text when that fails
-    for each new article, one at a time, in time order:
+    for each new article, one at a time, in time order (the loop gets a turn every 20 ms):
         stored meanwhile (another feed listed it too)? remember the listing; skip
         near-duplicate of a recent article (wire copy)? -> duplicate_of
         place it in a story (online clusterer)
@@ -22,7 +22,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -51,6 +51,16 @@ Clock = Callable[[], datetime]
 # oldest entries are not read at all: clustering and storing 50,000 at once takes minutes.
 MAX_PAGES_PER_POLL = 100
 MAX_ENTRIES_PER_POLL = 5_000
+
+
+# Storing runs on the event loop, which the daemon shares with the readers' HTTP server: a
+# poll that brought 1,000 articles would hold it for seconds (a few ms per article for dedupe,
+# clustering and the write), so storing gives the loop a turn this often (seconds).
+YIELD_EVERY = 0.02
+# Each feed's poll starts with some synchronous work (its stored state, the request) before
+# its first wait: 10,000 feeds started in one go held the loop for 3 s. They start in
+# batches of this many, the loop getting a turn between batches.
+START_BATCH = 50
 
 
 def utcnow() -> datetime:
@@ -149,7 +159,7 @@ class Pipeline:
         self, feeds: Sequence[FeedConfig], progress: Callable[[FeedOutcome], None] | None = None
     ) -> PollReport:
         started = time.monotonic()
-        self.warm_up()
+        # no warm_up() here: a pass that finds nothing new must not load the window
         timer = StageTimer()
 
         async def one(feed: FeedConfig) -> FeedOutcome:
@@ -158,7 +168,17 @@ class Pipeline:
                 progress(outcome)
             return outcome
 
-        outcomes = await asyncio.gather(*(one(feed) for feed in feeds))
+        tasks: list[asyncio.Task[FeedOutcome]] = []
+        try:
+            for feed in feeds:
+                tasks.append(asyncio.create_task(one(feed)))
+                if len(tasks) % START_BATCH == 0:
+                    await asyncio.sleep(0)
+        except BaseException:  # cancelled while starting: the started polls go too
+            for task in tasks:
+                task.cancel()
+            raise
+        outcomes = await asyncio.gather(*tasks)
         report = PollReport(feeds=len(feeds))
         for outcome in outcomes:
             if outcome.status == "failed":
@@ -171,7 +191,9 @@ class Pipeline:
             else:
                 report.ok += 1
             report.entries += len(outcome.articles) + len(outcome.listings)
-        report.counts = self.store_outcomes(outcomes, timer)
+        counts = IngestCounts()
+        await _yielding(self._storing(outcomes, timer, counts))
+        report.counts = counts
         report.seconds = time.monotonic() - started
         report.stages = timer.stages
         return report
@@ -382,15 +404,9 @@ class Pipeline:
     def store_outcomes(
         self, outcomes: Iterable[FeedOutcome], timer: StageTimer | None = None
     ) -> IngestCounts:
-        timer = timer or StageTimer()
-        outcomes = list(outcomes)
-        articles = [a for o in outcomes for a in o.articles]
-        counts = self.ingest(articles, timer=timer)
-        with timer.stage("store"):
-            for outcome in outcomes:
-                for key in outcome.listings:
-                    self.store.add_listing(key, outcome.feed.url)
-                self.store.save_feed_state(outcome.state)
+        counts = IngestCounts()
+        for _ in self._storing(list(outcomes), timer or StageTimer(), counts):
+            pass
         return counts
 
     def ingest(
@@ -400,48 +416,86 @@ class Pipeline:
         presorted: bool = False,
         timer: StageTimer | None = None,
     ) -> IngestCounts:
-        """Dedupe, cluster and store new articles, one at a time (no awaits: atomic in the loop)."""
-        self.warm_up()
-        timer = timer or StageTimer()
+        """Dedupe, cluster and store new articles, one at a time, in time order."""
         counts = IngestCounts()
+        for _ in self._ingesting(articles, presorted, timer or StageTimer(), counts):
+            pass
+        return counts
+
+    def _storing(
+        self, outcomes: Sequence[FeedOutcome], timer: StageTimer, counts: IngestCounts
+    ) -> Iterator[None]:
+        """store_outcomes, one step per article or feed; each step is atomic (no await
+        inside), so polls whose storing interleaves never store an article twice."""
+        articles = [a for o in outcomes for a in o.articles]
+        yield from self._ingesting(articles, False, timer, counts)
+        for outcome in outcomes:
+            with timer.stage("store"):
+                for key in outcome.listings:
+                    self.store.add_listing(key, outcome.feed.url)
+                # a feed's state only after its articles: a crash before this re-polls it
+                self.store.save_feed_state(outcome.state)
+            yield
+
+    def _ingesting(
+        self,
+        articles: Iterable[NewArticle],
+        presorted: bool,
+        timer: StageTimer,
+        counts: IngestCounts,
+    ) -> Iterator[None]:
         items = list(articles)
+        if items:
+            self.warm_up()
         if not presorted:
             items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
         for article in items:
-            with timer.stage("dedupe"):
-                ref = match_existing(
-                    feed_url=article.feed_url,
-                    guid=article.guid,
-                    canonical_url=article.canonical_url,
-                    title=article.title,
-                    existing=self.store.lookup(article.guid, article.canonical_url),
-                )
-            if ref is not None:
-                if article.feed_url:
-                    with timer.stage("store"):
-                        self.store.add_listing(ref.key, article.feed_url)
-                counts.already_known += 1
-                continue
-            doc = ClusterDoc(
-                id=article.key,
+            self._ingest_one(article, timer, counts)
+            yield
+
+    def _ingest_one(self, article: NewArticle, timer: StageTimer, counts: IngestCounts) -> None:
+        with timer.stage("dedupe"):
+            ref = match_existing(
+                feed_url=article.feed_url,
+                guid=article.guid,
+                canonical_url=article.canonical_url,
                 title=article.title,
-                text=article.text,
-                published=article.published or article.fetched,
-                source=article.source,
+                existing=self.store.lookup(article.guid, article.canonical_url),
             )
-            with timer.stage("dedupe"):
-                duplicate_of = self.near_duplicates.find(doc)
-            with timer.stage("cluster"):
-                placement = self.clusterer.add(doc, duplicate_of=duplicate_of)
-            with timer.stage("dedupe"):
-                self.near_duplicates.add(doc)
-            with timer.stage("store"):
-                self.store.add_article(article, placement, duplicate_of)
-            counts.new_articles += 1
-            counts.duplicates += duplicate_of is not None
-            counts.new_stories += placement.new_story
-            counts.merges += len(placement.merges)
-        return counts
+        if ref is not None:
+            if article.feed_url:
+                with timer.stage("store"):
+                    self.store.add_listing(ref.key, article.feed_url)
+            counts.already_known += 1
+            return
+        doc = ClusterDoc(
+            id=article.key,
+            title=article.title,
+            text=article.text,
+            published=article.published or article.fetched,
+            source=article.source,
+        )
+        with timer.stage("dedupe"):
+            duplicate_of = self.near_duplicates.find(doc)
+        with timer.stage("cluster"):
+            placement = self.clusterer.add(doc, duplicate_of=duplicate_of)
+        with timer.stage("dedupe"):
+            self.near_duplicates.add(doc)
+        with timer.stage("store"):
+            self.store.add_article(article, placement, duplicate_of)
+        counts.new_articles += 1
+        counts.duplicates += duplicate_of is not None
+        counts.new_stories += placement.new_story
+        counts.merges += len(placement.merges)
+
+
+async def _yielding(steps: Iterator[None], every: float = YIELD_EVERY) -> None:
+    """Run the steps, giving the event loop a turn whenever `every` seconds have passed."""
+    deadline = time.perf_counter() + every
+    for _ in steps:
+        if time.perf_counter() >= deadline:
+            await asyncio.sleep(0)
+            deadline = time.perf_counter() + every
 
 
 def newest_indexes(entries: Sequence[ParsedEntry], limit: int) -> set[int]:

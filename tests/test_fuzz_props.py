@@ -97,11 +97,18 @@ def test_generated_valid_config_parses_to_what_it_says(feeds: list[dict]) -> Non
 # ----------------------------------------------------------------------------- urls
 
 
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
 def _shout(url: str) -> str:
-    """The URL with its scheme and host upper-cased (both case-insensitive by RFC 3986)."""
+    """The URL with its scheme and host upper-cased (both case-insensitive by RFC 3986).
+
+    Only ASCII letters: RFC 3986's case rule is ASCII's, and Unicode upper-casing is not
+    reversible (dotless "ı".upper() == "I" names another host).
+    """
     scheme, rest = url.split("://", 1)
     host, sep, tail = rest.partition("/")
-    return f"{scheme.upper()}://{host.upper()}{sep}{tail}"
+    return f"{scheme.translate(_ASCII_UPPER)}://{host.translate(_ASCII_UPPER)}{sep}{tail}"
 
 
 @given(http_urls())

@@ -1,0 +1,90 @@
+"""Stage timing on PollReport, and storing that gives the event loop its turns."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aggregator.cluster import Clusterer
+from aggregator.dedupe import NearDuplicates
+from aggregator.pipeline import IngestCounts, Pipeline, _yielding
+from aggregator.store.sqlite import SqliteStore
+from aggregator.timing import StageTimer
+from aggregator.types import NewArticle
+
+T0 = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+
+
+def article(n: int) -> NewArticle:
+    return NewArticle(
+        key=f"a{n}",
+        guid=f"a{n}",
+        url=f"http://127.0.0.1/a{n}.html",
+        canonical_url=f"http://127.0.0.1/a{n}.html",
+        title=f"Harbour strike day {n}",
+        feed_url="http://127.0.0.1/feed.xml",
+        source="Feed",
+        published=T0 + timedelta(minutes=n),
+        fetched=T0 + timedelta(hours=1),
+        text=f"Dock workers walked out on day {n} of the harbour strike.",
+        text_source="feed",
+    )
+
+
+@pytest.fixture
+def pipeline(tmp_path):
+    store = SqliteStore(tmp_path)
+    yield Pipeline(store, None, None, Clusterer(), NearDuplicates())
+    store.close()
+
+
+def test_stage_timer_adds_calls_and_seconds():
+    ticks = iter([0.0, 1.5, 10.0, 10.25])
+    timer = StageTimer(clock=lambda: next(ticks))
+    with timer.stage("parse"):
+        pass
+    with timer.stage("parse"):
+        pass
+    other = StageTimer()
+    other.add("parse", 0.25, calls=3)
+    timer.merge(other)
+    assert timer.stages["parse"].calls == 5
+    assert timer.stages["parse"].seconds == pytest.approx(2.0)
+    assert timer.stages["parse"].mean_ms == pytest.approx(400.0)
+
+
+def test_ingest_times_dedupe_cluster_and_store(pipeline):
+    timer = StageTimer()
+    counts = pipeline.ingest([article(1), article(2)], timer=timer)
+    assert counts.new_articles == 2
+    assert timer.stages["cluster"].calls == 2
+    assert timer.stages["store"].calls == 2
+    assert timer.stages["dedupe"].calls == 6  # exact lookup, near-duplicate find and add
+    assert pipeline.ingest([article(1)], timer=timer).already_known == 1
+
+
+def test_storing_gives_the_loop_a_turn_between_articles(pipeline):
+    """With a zero time slice, another task runs between every two articles stored."""
+    seen: list[int] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def watcher() -> None:
+            while not stop.is_set():
+                seen.append(pipeline.store.counts()["articles"])
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(watcher())
+        await asyncio.sleep(0)
+        steps = pipeline._ingesting(
+            [article(n) for n in range(3)], False, StageTimer(), IngestCounts()
+        )
+        await _yielding(steps, every=0.0)
+        stop.set()
+        await task
+
+    asyncio.run(main())
+    assert {1, 2} <= set(seen)  # the watcher ran while the store was part-way through
