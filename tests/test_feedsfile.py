@@ -330,20 +330,6 @@ RSS = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    # make_client trusts the environment; a proxy set there must not catch 127.x test traffic
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def site() -> Iterator[LocalSite]:
     with LocalSite() as local:

@@ -501,20 +501,6 @@ def test_host_delay_spaces_request_starts() -> None:
 # --- real hostile servers --------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    # make_client trusts the environment; a proxy set there must not catch 127.x test traffic
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def srv() -> Iterator[HostileServer]:
     with HostileServer("127.0.0.2") as server:
