@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, TextIO
 from .config import Config, Settings, load_config, parse_config, parse_duration
 from .errors import AggregatorError, ConfigError
 from .store.sqlite import SqliteStore
-from .types import NewArticle
 
 if TYPE_CHECKING:
     from .fetch import FetchLimits
@@ -277,13 +276,17 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from .lock import StorageLock
-    from .replay import read_records
+    from .replay import arrivals, read_records, to_article
 
     config = load_optional_config(Path(args.config), args.config_given)
     settings = config.settings if config else Settings()
     setup_logging(args.log_level or settings.log_level, settings.log_format)
     directory = storage_dir(args, config)
-    articles = records_to_articles(read_records(Path(args.file)), source_file=Path(args.file))
+    now = datetime.now(UTC)
+    articles = [
+        to_article(record, arrived=arrived or now)
+        for record, arrived in arrivals(read_records(Path(args.file)))
+    ]
     with StorageLock(directory, "replay"):
         store = SqliteStore(directory)
         try:
@@ -297,44 +300,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"{counts.new_stories} new stories"
     )
     return 0
-
-
-def records_to_articles(records: list[dict], *, source_file: Path) -> list[NewArticle]:
-    """Recorded articles -> NewArticle records in replay order (see aggregator.replay)."""
-    from .identity import content_hash
-    from .replay import parse_time, replay_order
-    from .urls import canonical_url
-
-    now = datetime.now(UTC)
-    articles = []
-    ordered = replay_order(records)
-    dated = (parse_time(r.get("published")) for r in ordered)
-    last_known: datetime | None = next((t for t in dated if t is not None), None)
-    for record in ordered:
-        published = parse_time(record.get("published"))
-        last_known = published or last_known
-        url = record.get("url") or None
-        title = str(record.get("title") or "")
-        text = str(record.get("text") or "")
-        articles.append(
-            NewArticle(
-                key=str(record["id"]),
-                guid=str(record["id"]),
-                url=url,
-                canonical_url=canonical_url(url) if url else None,
-                title=title,
-                feed_url=record.get("feed") or None,
-                source=record.get("source") or None,
-                published=published,
-                # undated records arrive at the last known time before them (replay_order)
-                fetched=last_known or now,
-                text=text,
-                text_source="feed" if text else "none",
-                language=record.get("lang") or None,
-                content_hash=content_hash(title, text),
-            )
-        )
-    return articles
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.errors import AggregatorError
-from aggregator.types import ClusterDoc
+from aggregator.identity import content_hash
+from aggregator.types import ClusterDoc, NewArticle
+from aggregator.urls import canonical_url
 
 
 class ReplayError(AggregatorError):
@@ -67,27 +69,53 @@ def parse_time(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def replay_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records in the order they would have arrived: by time, ties kept in file order.
+def arrivals(records: list[dict[str, Any]]) -> list[tuple[dict[str, Any], datetime | None]]:
+    """Records in the order they would have arrived, each with its arrival time.
 
-    A record without a usable date is placed at the last known time before it in file order
-    (recordings are usually appended as they arrive, so that is when it was seen); records
-    before the first dated one go at the first known time. With no dates at all the file
-    order is kept. The sort is stable, so equal times keep their file order.
+    By time, ties kept in file order. A record without a usable date arrives at the last
+    known time before it in file order (recordings are usually appended as they arrive, so
+    that is when it was seen); records before the first dated one arrive at the first known
+    time. With no dates at all the file order is kept and every time is None.
     """
     times = [parse_time(r.get("published")) for r in records]
     first_known = next((t for t in times if t is not None), None)
-    imputed: list[datetime | None] = []
+    if first_known is None:
+        return [(r, None) for r in records]
+    imputed: list[datetime] = []
     last = first_known
     for t in times:
         if t is not None:
             last = t
         imputed.append(last)
-    if first_known is None:
-        return list(records)
-    keys = [(t, i) for i, t in enumerate(imputed)]  # t is never None past this point
-    order = sorted(range(len(records)), key=lambda i: keys[i])
-    return [records[i] for i in order]
+    order = sorted(range(len(records)), key=lambda i: (imputed[i], i))
+    return [(records[i], imputed[i]) for i in order]
+
+
+def replay_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records in the order they would have arrived (see arrivals)."""
+    return [record for record, _ in arrivals(records)]
+
+
+def to_article(record: dict[str, Any], *, arrived: datetime) -> NewArticle:
+    """One record -> the article the pipeline stores, as if a feed had listed it at `arrived`."""
+    url = record.get("url") or None
+    title = str(record.get("title") or "")
+    text = str(record.get("text") or "")
+    return NewArticle(
+        key=str(record["id"]),
+        guid=str(record["id"]),
+        url=url,
+        canonical_url=canonical_url(url) if url else None,
+        title=title,
+        feed_url=record.get("feed") or None,
+        source=record.get("source") or None,
+        published=parse_time(record.get("published")),
+        fetched=arrived,
+        text=text,
+        text_source="feed" if text else "none",
+        language=record.get("lang") or None,
+        content_hash=content_hash(title, text),
+    )
 
 
 def to_doc(record: dict[str, Any]) -> ClusterDoc:

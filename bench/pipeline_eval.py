@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregator.replay import parse_time, read_records, replay_order  # noqa: E402
+from aggregator.replay import arrivals, read_records  # noqa: E402
 from bench.scoring import bcubed, pair_counting  # noqa: E402
 from tests.localsite import LocalSite  # noqa: E402
 
@@ -51,17 +51,9 @@ def page(record: dict) -> str:
 
 
 def imputed_times(records: list[dict]) -> dict[str, datetime]:
-    """Each record's arrival time as replay sees it: undated records at the last known
-    time before them (real feeds date their entries; the corpus often does not)."""
-    times: dict[str, datetime] = {}
-    last = None
-    ordered = replay_order(records)
-    first = next((t for r in ordered if (t := parse_time(r.get("published")))), None)
-    for r in ordered:
-        last = parse_time(r.get("published")) or last or first
-        if last is not None:
-            times[str(r["id"])] = last
-    return times
+    """Each record's arrival time as replay sees it (aggregator.replay.arrivals): real feeds
+    date their entries; the corpus often does not."""
+    return {str(r["id"]): t for r, t in arrivals(records) if t is not None}
 
 
 def feed(outlet: str, base: str, records: list[dict], times: dict[str, datetime]) -> str:
