@@ -65,6 +65,12 @@ def load_optional_config(path: Path, explicit: bool) -> Config | None:
     return load_config(path)
 
 
+def reader_store(args: argparse.Namespace) -> SqliteStore:
+    """The store, read-only, for the read-side commands (the config only says where it is)."""
+    config = load_optional_config(Path(args.config), args.config_given)
+    return SqliteStore(storage_dir(args, config), readonly=True)
+
+
 def storage_dir(args: argparse.Namespace, config: Config | None) -> Path:
     if args.storage is not None:
         return Path(args.storage)
@@ -149,14 +155,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run_once(pipeline: Pipeline, config: Config) -> int:
-    from .scheduler import prune_store
-
     try:
         report = await pipeline.poll(config.feeds, progress=progress_printer(len(config.feeds)))
     finally:
         await close_pipeline(pipeline)
     if config.settings.retention is not None:
-        prune_store(pipeline.store, datetime.now(UTC) - config.settings.retention)
+        pipeline.store.prune(datetime.now(UTC) - config.settings.retention)
     print(report.summary())
     return 0
 
@@ -238,8 +242,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_lines
 
-    config = load_optional_config(Path(args.config), args.config_given)
-    store = SqliteStore(storage_dir(args, config), readonly=True)
+    store = reader_store(args)
     try:
         out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
         try:
@@ -257,8 +260,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from .digest import build_digest
     from .render import render
 
-    config = load_optional_config(Path(args.config), args.config_given)
-    store = SqliteStore(storage_dir(args, config), readonly=True)
+    store = reader_store(args)
     now = datetime.now(UTC)
     try:
         since = None if args.since in ("all", "0") else now - parse_duration(args.since)
@@ -344,8 +346,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    config = load_optional_config(Path(args.config), args.config_given)
-    store = SqliteStore(storage_dir(args, config), readonly=True)
+    store = reader_store(args)
     try:
         states = store.feed_states()
         counts = store.counts()
@@ -397,8 +398,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    config = load_optional_config(Path(args.config), args.config_given)
-    store = SqliteStore(storage_dir(args, config), readonly=True)
+    store = reader_store(args)
     try:
         story = store.story(args.story)
         if story is None:

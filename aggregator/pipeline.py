@@ -143,7 +143,7 @@ class Pipeline:
         if self._warm:
             return 0
         self._warm = True
-        latest = getattr(self.store, "latest_time", lambda: None)()
+        latest = self.store.latest_time()
         if latest is None:
             return 0
         restored = 0

@@ -30,12 +30,6 @@ from .pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 
-def prune_store(store: Any, before: datetime) -> dict[str, int]:
-    """Retention, for stores that support it (SQLite does)."""
-    prune = getattr(store, "prune", None)
-    return dict(prune(before)) if prune is not None else {"articles": 0, "stories": 0}
-
-
 WATCH_SECONDS = 2.0
 
 
@@ -142,7 +136,7 @@ class Daemon:
         retention = self.config.settings.retention
         if retention is None:
             return
-        result = prune_store(self.pipeline.store, datetime.now(UTC) - retention)
+        result = self.pipeline.store.prune(datetime.now(UTC) - retention)
         if result["articles"]:
             log.info(
                 "retention: removed %d articles and %d empty stories older than %s",
