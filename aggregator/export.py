@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
-from .types import StoredArticle
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
+from .types import StoredArticle, iso_utc
 
 
 def export_record(article: StoredArticle) -> dict[str, Any]:
@@ -22,14 +17,14 @@ def export_record(article: StoredArticle) -> dict[str, Any]:
         "title": article.title,
         "feed": article.feed_url,
         "source": article.source,
-        "published": _iso(article.published),
+        "published": iso_utc(article.published),
         "text": article.text,
         "story": article.story_id,
         "duplicate_of": article.duplicate_of,
         # additions beyond the contract's minimum
         "guid": article.guid,
         "key": article.key,
-        "fetched": _iso(article.fetched),
+        "fetched": iso_utc(article.fetched),
         "text_source": article.text_source,
         "summary": article.summary,
         "author": article.author,

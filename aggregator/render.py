@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from . import PROJECT_URL, __version__
 from .digest import Digest, DigestArticle, DigestStory
+from .types import iso_utc
 
 FORMATS = ("text", "markdown", "json", "html", "atom", "rss", "jsonfeed")
 
@@ -38,10 +39,6 @@ def render(digest: Digest, fmt: str, *, title: str = "News digest") -> str:
 
 def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "time unknown"
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
 
 
 def _outlets_line(story: DigestStory) -> str:
@@ -111,7 +108,7 @@ def _article_json(article: DigestArticle) -> dict[str, Any]:
         "title": article.title,
         "url": article.url,
         "source": article.source,
-        "published": _iso(article.published),
+        "published": iso_utc(article.published),
         "tags": list(article.tags),
         "also_published_by": [{"source": s, "url": u} for s, u in article.copies],
     }
@@ -121,8 +118,8 @@ def story_json(story: DigestStory) -> dict[str, Any]:
     return {
         "id": story.id,
         "title": story.title,
-        "first_published": _iso(story.first_published),
-        "last_updated": _iso(story.last_updated),
+        "first_published": iso_utc(story.first_published),
+        "last_updated": iso_utc(story.last_updated),
         "article_count": story.article_count,
         "source_count": story.source_count,
         "sources": list(story.sources),
@@ -136,8 +133,8 @@ def story_json(story: DigestStory) -> dict[str, Any]:
 def render_json(digest: Digest, title: str) -> str:
     doc = {
         "title": title,
-        "generated": _iso(digest.generated),
-        "since": _iso(digest.since),
+        "generated": iso_utc(digest.generated),
+        "since": iso_utc(digest.since),
         "stories": [story_json(s) for s in digest.stories],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
@@ -231,7 +228,7 @@ def render_atom(digest: Digest, title: str, links: FeedLinks | None = None) -> s
         '<feed xmlns="http://www.w3.org/2005/Atom">',
         f"<title>{xml_escape(title)}</title>",
         f"<id>{xml_escape(feed_id)}</id>",
-        f"<updated>{_iso(updated)}</updated>",
+        f"<updated>{iso_utc(updated)}</updated>",
         f'<generator uri="{PROJECT_URL}" version="{__version__}">newsroom-aggregator</generator>',
     ]
     if links:
@@ -242,9 +239,9 @@ def render_atom(digest: Digest, title: str, links: FeedLinks | None = None) -> s
         out.append("<entry>")
         out.append(f"<title>{xml_escape(s.title)}</title>")
         out.append(f"<id>{story_uri(s.id)}</id>")
-        out.append(f"<updated>{_iso(s.last_updated or digest.generated)}</updated>")
+        out.append(f"<updated>{iso_utc(s.last_updated or digest.generated)}</updated>")
         if s.first_published:
-            out.append(f"<published>{_iso(s.first_published)}</published>")
+            out.append(f"<published>{iso_utc(s.first_published)}</published>")
         if link:
             out.append(f'<link rel="alternate" href="{_attr(link)}"/>')
         if links and s.first_report and s.first_report.url:
@@ -300,8 +297,8 @@ def render_jsonfeed(digest: Digest, title: str, links: FeedLinks | None = None) 
             "title": s.title,
             "content_html": _entry_html(s, links),
             "summary": s.summary or _outlets_line(s),
-            "date_published": _iso(s.first_published),
-            "date_modified": _iso(s.last_updated),
+            "date_published": iso_utc(s.first_published),
+            "date_modified": iso_utc(s.last_updated),
             "authors": [{"name": name} for name in s.sources],
             "tags": [tag for tag, _ in s.tags],
         }

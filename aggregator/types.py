@@ -149,3 +149,8 @@ class StoryRecord:
     article_count: int
     source_count: int
     merged_into: str | None = None
+
+
+def iso_utc(dt: datetime | None) -> str | None:
+    """A UTC time as ISO 8601 with a "Z" (the form exports, the API and feeds use)."""
+    return dt.isoformat().replace("+00:00", "Z") if dt else None

@@ -27,7 +27,7 @@ from .. import __version__
 from ..digest import DigestStory, lead_text
 from ..render import story_json
 from ..store import FeedState
-from ..types import StoredArticle
+from ..types import StoredArticle, iso_utc
 from .pages import feed_health, story_href
 from .queries import BadRequest, open_store, paging, story_detail, story_filter, story_page
 from .responses import cached, context
@@ -45,10 +45,6 @@ def routes() -> list[Route]:
         Route("/api/feeds", list_feeds, methods=["GET"]),
         Route("/api/openapi.json", openapi_json, methods=["GET"]),
     ]
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
 
 
 def json_response(request: Request, doc: Any, status: int = 200) -> Response:
@@ -79,7 +75,7 @@ def story_summary_json(view: DigestStory) -> dict[str, Any]:
     """A story as listed: the digest's story record, without the article list."""
     doc = story_json(view)
     doc.pop("articles", None)
-    doc["outlets"] = [{"name": name, "first_seen": _iso(when)} for name, when in view.outlets]
+    doc["outlets"] = [{"name": name, "first_seen": iso_utc(when)} for name, when in view.outlets]
     doc["links"] = {"self": api_story_href(view.id), "html": story_href(view.id)}
     return doc
 
@@ -95,8 +91,8 @@ def article_json(a: StoredArticle, *, include_text: bool = False) -> dict[str, A
         "source": a.source,
         "feed": a.feed_url,
         "feeds": list(a.feeds),
-        "published": _iso(a.published),
-        "fetched": _iso(a.fetched),
+        "published": iso_utc(a.published),
+        "fetched": iso_utc(a.fetched),
         "tags": list(a.tags),
         "language": a.language,
         "author": a.author,
@@ -116,7 +112,7 @@ def feed_json(state: FeedState) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for f in fields(state):
         value = getattr(state, f.name)
-        doc[f.name] = _iso(value) if isinstance(value, datetime) else value
+        doc[f.name] = iso_utc(value) if isinstance(value, datetime) else value
     doc["health"] = feed_health(state)
     return doc
 
@@ -198,7 +194,7 @@ def health(request: Request) -> Response:
     with open_store(ctx.storage) as store:
         counts = store.counts()
         latest = store.latest_time()
-    doc = {"status": "ok", "version": __version__, "counts": counts, "latest": _iso(latest)}
+    doc = {"status": "ok", "version": __version__, "counts": counts, "latest": iso_utc(latest)}
     return json_response(request, doc)
 
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from ..digest import DigestStory, lead_text
 from ..store import FeedState
-from ..types import StoredArticle
+from ..types import StoredArticle, iso_utc
 from .queries import (
     MIN_SOURCES,
     PERIODS,
@@ -81,8 +81,7 @@ def absolute(dt: datetime) -> str:
 def time_tag(dt: datetime | None, now: datetime) -> str:
     if dt is None:
         return "<time>time unknown</time>"
-    iso = dt.isoformat().replace("+00:00", "Z")
-    return f'<time datetime="{iso}" title="{absolute(dt)}">{ago(dt, now)}</time>'
+    return f'<time datetime="{iso_utc(dt)}" title="{absolute(dt)}">{ago(dt, now)}</time>'
 
 
 def duration(seconds: float) -> str:
