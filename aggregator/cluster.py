@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 from rapidfuzz import fuzz
 
 from aggregator.clustering import text as textmod
+from aggregator.clustering.ahead import Ahead
 from aggregator.clustering.stories import ExpiringMap, Story, StoryIndex
 from aggregator.clustering.vectors import DocumentFrequencies, Vector, weigh
 from aggregator.types import ClusterDoc, Placement
@@ -72,6 +73,12 @@ class ClusterSettings:
     headlines_kept: int = 8
 
 
+class _Features(NamedTuple):
+    counts: dict[str, float]  # term counts of headline (weighted) + body, outlet name gone
+    title_terms: Counter[str]  # term counts of the headline alone
+    names: frozenset[str]  # terms written as names in the body
+
+
 class _Article(NamedTuple):
     vector: Vector  # headline + body
     title_vector: Vector  # headline alone (picks the story's title)
@@ -89,6 +96,7 @@ class Clusterer:
         self._alias = ExpiringMap()  # absorbed story id -> the story that absorbed it
         self._now: datetime | None = None  # latest publication time seen
         self._tick = 0  # articles seen: the clock that recency is measured on
+        self._ahead = Ahead(self._features)
 
     # -- public interface ---------------------------------------------------------------
 
@@ -115,6 +123,11 @@ class Clusterer:
             merges=merges,
             story_title=story.title or None,
         )
+
+    def prepare(self, doc: ClusterDoc) -> None:
+        """Do the part of ``add`` that depends on the article alone (its terms and names)
+        now, while the caller waits for other work; ``add`` takes it (clustering/ahead.py)."""
+        self._ahead.prepare(doc.id, doc.title, doc.text or "", doc.source or "")
 
     def restore(self, doc: ClusterDoc, story_id: str) -> None:
         """Replay a stored placement at start-up (window's articles in time order).
@@ -155,19 +168,25 @@ class Clusterer:
             self._alias.expire(cutoff)
         return published if published is not None else self._now
 
-    def _vectorise(self, doc: ClusterDoc) -> _Article:
+    def _features(self, title: str, body: str, source: str) -> _Features:
         s = self.settings
-        title_terms = Counter(textmod.terms(doc.title))
-        body = doc.text or ""
+        title_terms = Counter(textmod.terms(title))
         counts: dict[str, float] = dict(Counter(textmod.terms(body)))
         for term, n in title_terms.items():
             counts[term] = counts.get(term, 0.0) + s.title_weight * n
         # an outlet's own name is in its bylines and datelines, whatever the event
-        for term in textmod.terms(doc.source or ""):
+        for term in textmod.terms(source):
             counts.pop(term, None)
             title_terms.pop(term, None)
-        self.frequencies.add(counts)
         names = frozenset(textmod.names(body)) if body else frozenset()
+        return _Features(counts, title_terms, names)
+
+    def _vectorise(self, doc: ClusterDoc) -> _Article:
+        s = self.settings
+        counts, title_terms, names = self._ahead.take(
+            doc.id, doc.title, doc.text or "", doc.source or ""
+        )
+        self.frequencies.add(counts)
         boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
         return _Article(vector, weigh(title_terms, self.frequencies), names)

@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aggregator.clustering.ahead import Ahead
 from aggregator.clustering.text import fold, tokens
 from aggregator.types import ClusterDoc
 
@@ -56,11 +57,17 @@ class NearDuplicates:
         self._order: deque[tuple[datetime, str]] = deque()
         self._now: datetime | None = None
         self._last: tuple[str, str, frozenset[int]] | None = None  # find() -> add() reuse
+        self._ahead = Ahead(shingles)
+
+    def prepare(self, doc: ClusterDoc) -> None:
+        """Cut the body into shingles now, while the caller waits for other work; ``find``
+        takes them (clustering/ahead.py)."""
+        self._ahead.prepare(doc.id, doc.text)
 
     def _shingles(self, doc: ClusterDoc) -> frozenset[int]:
         if self._last is not None and self._last[0] == doc.id and self._last[1] is doc.text:
             return self._last[2]
-        mine = shingles(doc.text)
+        mine = self._ahead.take(doc.id, doc.text)
         self._last = (doc.id, doc.text, mine)
         return mine
 

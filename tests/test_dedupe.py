@@ -98,3 +98,14 @@ def test_resemblance_is_symmetric(texts: list[str]) -> None:
 def test_never_crashes_on_arbitrary_text(first: str, second: str) -> None:
     dupes = seen(article("a", first))
     assert dupes.find(article("b", second, 1)) in (None, "a")
+
+
+def test_prepared_shingles_find_the_same_copy() -> None:
+    original, copy = article("a1", WIRE), article("a2", "Updated: " + WIRE, 1)
+    dupes = seen(original)
+    dupes.prepare(copy)
+    assert dupes.find(copy) == "a1"
+    dupes.add(copy)
+    other = article("a3", SAME_TOPIC, 2)
+    dupes.prepare(article("a3", WIRE, 2))  # prepared for another text: not used
+    assert dupes.find(other) is None

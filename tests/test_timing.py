@@ -55,6 +55,14 @@ def test_stage_timer_adds_calls_and_seconds():
     assert timer.stages["parse"].mean_ms == pytest.approx(400.0)
 
 
+def test_a_stage_that_fails_is_still_counted_and_the_error_goes_on():
+    ticks = iter([0.0, 0.5])
+    timer = StageTimer(clock=lambda: next(ticks))
+    with pytest.raises(ValueError), timer.stage("store"):
+        raise ValueError("disk full")
+    assert (timer.stages["store"].calls, timer.stages["store"].seconds) == (1, 0.5)
+
+
 def test_ingest_times_dedupe_cluster_and_store(pipeline):
     timer = StageTimer()
     counts = pipeline.ingest([article(1), article(2)], timer=timer)

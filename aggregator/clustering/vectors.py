@@ -24,6 +24,8 @@ _SMALL_NUMBER = re.compile(r"\d{1,2}")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _SMALL_NUMBER_ZIPF = 5.5
 _YEAR_ZIPF = 5.0
+# terms whose prior is remembered (the news's vocabulary of a few days fits many times over)
+_MEMO_LIMIT = 500_000
 
 
 class DocumentFrequencies:
@@ -42,6 +44,7 @@ class DocumentFrequencies:
         self._unlisted = backgroundmod.unlisted_probability()
         self._small = backgroundmod.document_probability(_SMALL_NUMBER_ZIPF)
         self._year = backgroundmod.document_probability(_YEAR_ZIPF)
+        self._seen_before: dict[str, float] = {}  # term -> virtual_docs x prior, memoised
 
     def add(self, terms: Iterable[str]) -> None:
         df = self.df
@@ -52,7 +55,11 @@ class DocumentFrequencies:
             self._halve()
 
     def idf(self, term: str) -> float:
-        prior = self.virtual_docs * self.prior(term)
+        prior = self._seen_before.get(term)
+        if prior is None:
+            if len(self._seen_before) >= _MEMO_LIMIT:
+                self._seen_before.clear()
+            prior = self._seen_before[term] = self.virtual_docs * self.prior(term)
         # the floor only matters with no virtual corpus: a term never seen counts as seen once
         seen = max(self.df.get(term, 0.0) + prior, 1e-9 if prior else 1.0)
         return math.log((self.docs + self.virtual_docs) / seen)
