@@ -9,6 +9,7 @@
     │   └── ParseError       the bytes are not a feed we can read
     ├── ExtractError         an article page gave no usable text (carries the page URL)
     ├── StorageError         the store failed (wraps sqlite3 errors)
+    ├── WorkerDied           a worker process died under a job (extraction, parsing)
     └── LockedError          another daemon holds the storage directory
 
 Anything raised that is not an ``AggregatorError`` is a bug and propagates.
@@ -19,6 +20,21 @@ from __future__ import annotations
 
 class AggregatorError(Exception):
     """Base of every error the project raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # errors cross process boundaries (feeds are parsed in worker processes); the default
+        # pickling calls __init__ with the message alone, which the subclasses' keyword
+        # fields do not accept
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(
+    cls: type[AggregatorError], args: tuple[object, ...], state: dict[str, object]
+) -> AggregatorError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(AggregatorError):
@@ -74,4 +90,8 @@ class StorageError(AggregatorError):
 
 
 class LockedError(AggregatorError):
+    pass
+
+
+class WorkerDied(AggregatorError):
     pass

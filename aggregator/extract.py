@@ -22,26 +22,22 @@ less CPU (bench/bench.py, "Extraction cost per page").
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import contextlib
 import functools
 import logging
-import multiprocessing
-import os
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from copy import deepcopy
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
+from aggregator.errors import WorkerDied
 from aggregator.types import Extracted
+from aggregator.workers import Workers
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
@@ -542,64 +538,22 @@ def _warm_up() -> None:
     warnings.filterwarnings("ignore", category=UnknownTimezoneWarning)
 
 
-class Extractor:
-    """Runs extract_page in worker processes so extraction never blocks the event loop.
-
-    The pool starts on the first page, not at construction, so commands that never extract
-    never pay for it. Workers come from a forkserver: forking the daemon itself, which has
-    threads (scheduler, HTTP server), can copy a held lock into the child.
-    """
+class Extractor(Workers):
+    """Runs extract_page in worker processes (aggregator/workers.py); the pipeline has its
+    feeds parsed by the same workers."""
 
     def __init__(self, workers: int | None = None, *, start_method: str = "forkserver") -> None:
-        # one more worker than cores: a worker waiting for its next page leaves a core idle,
-        # and the spare keeps both busy (bench/bench.py first ingest: ~55 -> ~59-67 articles/s)
-        self.workers = workers or (os.cpu_count() or 1) + 1
-        self._start_method = start_method
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _ensure_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context(self._start_method)
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_warm_up
-            )
-        return self._pool
+        super().__init__(workers, start_method=start_method, initializer=_warm_up)
 
     async def extract(
         self, html: bytes, *, url: str, feed_text: str = "", feed_title: str = ""
     ) -> Extracted:
-        job = functools.partial(
-            extract_page, html, url=url, feed_text=feed_text, feed_title=feed_title
-        )
-        loop = asyncio.get_running_loop()
-        pool = self._ensure_pool()
         try:
-            return await loop.run_in_executor(pool, job)
-        except BrokenProcessPool:
-            # a worker died (out of memory, a crash in libxml2): this page is lost, later
-            # pages get a fresh pool
+            return await self.run(
+                extract_page, html, url=url, feed_text=feed_text, feed_title=feed_title
+            )
+        except WorkerDied:
+            # the page in flight when a worker dies (out of memory, a crash in libxml2) is
+            # lost; later pages get a fresh pool
             log.warning("extraction worker died on %s; restarting the pool", url)
-            self._discard(pool)
             return Extracted(text="")
-
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
-        # pages in flight on the broken pool all land here; only the first replaces it
-        if self._pool is pool:
-            self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> Extractor:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

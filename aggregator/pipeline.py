@@ -19,6 +19,7 @@ Stages never call each other; they get plain records and return plain records.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from .cluster import Clusterer
 from .config import FeedConfig
 from .dedupe import NearDuplicates
-from .errors import FeedError, FetchError
+from .errors import FeedError, FetchError, ParseError, WorkerDied
 from .extract import Extractor, choose_text
 from .fetch import Fetcher
 from .identity import article_key, content_hash, match_existing
@@ -37,7 +38,7 @@ from .parse import parse_feed
 from .polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
 from .store import FeedState, Store
 from .timing import StageStat, StageTimer
-from .types import ClusterDoc, NewArticle, ParsedEntry
+from .types import ClusterDoc, FetchResult, NewArticle, ParsedEntry, ParsedFeed
 from .urls import canonical_url, is_http_url
 
 log = logging.getLogger(__name__)
@@ -243,13 +244,7 @@ class Pipeline:
             return self._outcome(feed, ok_state, "not-modified")
         try:
             with timer.stage("parse"):
-                parsed = await asyncio.to_thread(
-                    parse_feed,
-                    response.content,
-                    url=response.final_url,
-                    content_type=response.content_type,
-                    headers=response.headers,
-                )
+                parsed = await self._parse(response)
         except FeedError as exc:
             return self._failed(feed, state, exc)
         for warning in parsed.warnings:
@@ -309,6 +304,23 @@ class Pipeline:
             )
         )
         return outcome
+
+    async def _parse(self, response: FetchResult) -> ParsedFeed:
+        """parse_feed off the event loop: in the extraction workers when there are any (a
+        thread would hold the loop's interpreter lock), else in a thread."""
+        job = functools.partial(
+            parse_feed,
+            response.content,
+            url=response.final_url,
+            content_type=response.content_type,
+            headers=response.headers,
+        )
+        if self.extractor is None:
+            return await asyncio.to_thread(job)
+        try:
+            return await self.extractor.run(job)
+        except WorkerDied as exc:
+            raise ParseError(response.final_url, f"the parsing worker died ({exc})") from exc
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: FeedError) -> FeedOutcome:
         log.warning("feed failed: %s", exc)

@@ -6,6 +6,9 @@ any number of feeds costs nothing to "create":
     /f/<round>/<feed>-<items>.xml     RSS 2.0 feed <feed> of round <round> with <items> entries
     /a/<round>/<feed>/<item>.html     the article page of one entry
     /_stats                           JSON: requests by kind, the server's CPU seconds
+    /_prerender/<round>/<feeds>-<items>   render that round's feeds and pages now, so that
+                                      serving them later costs the server only the sending
+                                      (a real outlet's server is not on our machine)
 
 Articles come in events: in each round, feeds 4k..4k+3 report event (k, item), so stories
 gather about four outlets; every fourth feed runs wire copy (a near-duplicate of its group's
@@ -117,6 +120,7 @@ _FUNCTION = [
 ]
 _FEED_PATH = re.compile(r"^/f/(\d+)/(\d+)-(\d+)\.xml$")
 _PAGE_PATH = re.compile(r"^/a/(\d+)/(\d+)/(\d+)\.html$")
+_PRERENDER_PATH = re.compile(r"^/_prerender/(\d+)/(\d+)-(\d+)$")
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -322,12 +326,35 @@ class Counters:
 LAST_MODIFIED = format_datetime(EPOCH, usegmt=True)
 
 
-def respond(path: str, headers: dict[str, str], host: str, counters: Counters) -> bytes:
+# (host, path) -> body, filled by /_prerender (one round at a time)
+RENDERED: dict[tuple[str, str], bytes] = {}
+
+
+def prerender(round_: int, feeds: int, items: int, *, hosts: int, port: int) -> int:
+    RENDERED.clear()
+    for feed in range(feeds):
+        host = f"{host_of(feed, hosts)}:{port}"
+        base = f"http://{host}"
+        RENDERED[(host, f"/f/{round_}/{feed}-{items}.xml")] = feed_xml(round_, feed, items, base)
+        for item in range(items):
+            RENDERED[(host, f"/a/{round_}/{feed}/{item}.html")] = page_html(
+                round_, feed, item, base
+            )
+    return len(RENDERED)
+
+
+def respond(
+    path: str, headers: dict[str, str], host: str, counters: Counters, *, hosts: int, port: int
+) -> bytes:
     """The whole HTTP response (head and body) for one GET."""
     base = f"http://{host}"
     if path == "/_stats":
         stats = {**counters.kinds, "cpu": time.process_time()}
         return _response(200, "application/json", json.dumps(stats).encode())
+    prerender_match = _PRERENDER_PATH.match(path)
+    if prerender_match:
+        rendered = prerender(*map(int, prerender_match.groups()), hosts=hosts, port=port)
+        return _response(200, "application/json", json.dumps({"rendered": rendered}).encode())
     feed_match = _FEED_PATH.match(path)
     page_match = _PAGE_PATH.match(path)
     if feed_match is None and page_match is None:
@@ -339,6 +366,10 @@ def respond(path: str, headers: dict[str, str], host: str, counters: Counters) -
         counters.count(f"{kind}_304")
         return _response(304, "", b"", etag=tag)
     counters.count(f"{kind}_200")
+    body = RENDERED.get((host, path))
+    if body is not None:
+        ctype = "application/rss+xml" if feed_match else "text/html; charset=utf-8"
+        return _response(200, ctype, body, etag=tag)
     if feed_match:
         round_, feed, items = map(int, feed_match.groups())
         return _response(200, "application/rss+xml", feed_xml(round_, feed, items, base), etag=tag)
@@ -358,7 +389,11 @@ def _response(status: int, ctype: str, body: bytes, *, etag: str | None = None) 
 
 
 async def _handle(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counters: Counters
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    counters: Counters,
+    hosts: int,
+    port: int,
 ) -> None:
     try:
         while True:
@@ -374,7 +409,8 @@ async def _handle(
                     name, value = line.split(":", 1)
                     headers[name.strip().lower()] = value.strip()
             host = headers.get("host", "127.0.0.1")
-            writer.write(respond(target.split("?", 1)[0], headers, host, counters))
+            path = target.split("?", 1)[0]
+            writer.write(respond(path, headers, host, counters, hosts=hosts, port=port))
             await writer.drain()
             if headers.get("connection", "").lower() == "close":
                 return
@@ -396,10 +432,9 @@ def bind_hosts(hosts: int) -> list[socket.socket]:
 async def serve(hosts: int) -> None:
     counters = Counters()
     sockets = bind_hosts(hosts)
-    servers = [
-        await asyncio.start_server(functools.partial(_handle, counters=counters), sock=sock)
-        for sock in sockets
-    ]
+    port = sockets[0].getsockname()[1]
+    handle = functools.partial(_handle, counters=counters, hosts=hosts, port=port)
+    servers = [await asyncio.start_server(handle, sock=sock) for sock in sockets]
     print(sockets[0].getsockname()[1], flush=True)
     # stop when the parent closes our stdin (it ended, or it is done with us)
     loop = asyncio.get_running_loop()
@@ -421,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--hosts must be 1..254")
         asyncio.run(serve(args.hosts))
         return 0
-    response = respond(args.path, {}, "127.0.1.1:8000", Counters())
+    response = respond(args.path, {}, "127.0.1.1:8000", Counters(), hosts=50, port=8000)
     sys.stdout.write(response.split(b"\r\n\r\n", 1)[1].decode())
     return 0
 

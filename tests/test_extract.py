@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aggregator.errors import WorkerDied
 from aggregator.extract import (
     Extractor,
     choose_text,
@@ -21,7 +22,9 @@ from aggregator.extract import (
     normalise_text,
     word_count,
 )
-from aggregator.types import Extracted
+from aggregator.parse import NotAFeedError, parse_feed
+from aggregator.types import Extracted, ParsedFeed
+from aggregator.workers import Workers
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://courier.example/news/harbour-bridge-reopens"
@@ -264,3 +267,39 @@ def test_extractor_starts_no_processes_until_used_and_closes_twice() -> None:
     assert extractor._pool is None
     extractor.close()
     extractor.close()
+
+
+def test_workers_run_feed_parsing_and_raise_its_errors_with_their_fields() -> None:
+    html = (
+        b'<html><head><link rel="alternate" type="application/rss+xml" href="/news.xml">'
+        b"</head><body><p>Front page</p></body></html>"
+    )
+    rss = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>Desk</title>"
+        b"<item><title>Harbour strike ends</title><link>http://127.0.0.1/a.html</link></item>"
+        b"</channel></rss>"
+    )
+
+    async def scenario() -> tuple[ParsedFeed, NotAFeedError]:
+        with Workers(workers=1) as workers:
+            parsed = await workers.run(parse_feed, rss, url="http://127.0.0.1/feed.xml")
+            with pytest.raises(NotAFeedError) as caught:
+                await workers.run(parse_feed, html, url="http://127.0.0.1/")
+            return parsed, caught.value
+
+    parsed, error = asyncio.run(scenario())
+    assert [e.title for e in parsed.entries] == ["Harbour strike ends"]
+    assert error.discovered == "http://127.0.0.1/news.xml"
+    assert (error.url, error.kind) == ("http://127.0.0.1/", "notafeed")
+
+
+def test_a_dead_worker_fails_its_job_with_worker_died_and_the_pool_recovers() -> None:
+    async def scenario() -> tuple[int, int]:
+        with Workers(workers=1) as workers:
+            pid = await workers.run(os.getpid)
+            with pytest.raises(WorkerDied):
+                await workers.run(os.kill, pid, signal.SIGKILL)
+            return pid, await workers.run(os.getpid)
+
+    before, after = asyncio.run(scenario())
+    assert before != after and after != os.getpid()
