@@ -29,7 +29,6 @@ from typing import Any, NamedTuple
 from rapidfuzz import fuzz
 
 from aggregator.clustering import text as textmod
-from aggregator.clustering.ahead import Ahead
 from aggregator.clustering.stories import ExpiringMap, Story, StoryIndex
 from aggregator.clustering.vectors import DocumentFrequencies, Vector, weigh
 from aggregator.types import ClusterDoc, Placement
@@ -73,7 +72,9 @@ class ClusterSettings:
     headlines_kept: int = 8
 
 
-class _Features(NamedTuple):
+class Features(NamedTuple):
+    """What placing an article needs from its own text alone (``Clusterer.features``)."""
+
     counts: dict[str, float]  # term counts of headline (weighted) + body, outlet name gone
     title_terms: Counter[str]  # term counts of the headline alone
     names: frozenset[str]  # terms written as names in the body
@@ -96,14 +97,23 @@ class Clusterer:
         self._alias = ExpiringMap()  # absorbed story id -> the story that absorbed it
         self._now: datetime | None = None  # latest publication time seen
         self._tick = 0  # articles seen: the clock that recency is measured on
-        self._ahead = Ahead(self._features)
 
     # -- public interface ---------------------------------------------------------------
 
-    def add(self, doc: ClusterDoc, *, duplicate_of: str | None = None) -> Placement:
-        """Place one new article: join the best live story or start one."""
+    def add(
+        self,
+        doc: ClusterDoc,
+        *,
+        duplicate_of: str | None = None,
+        features: Features | None = None,
+    ) -> Placement:
+        """Place one new article: join the best live story or start one.
+
+        ``features``: ``self.features(doc)`` computed earlier (it depends on the article
+        alone, so a caller can compute it while waiting for other work).
+        """
         when = self._advance(doc.published)
-        article = self._vectorise(doc)
+        article = self._vectorise(doc, features)
         vector = article.vector
         scored = self._score_candidates(article)
         story, score = self._choose(vector, scored, duplicate_of)
@@ -124,10 +134,20 @@ class Clusterer:
             story_title=story.title or None,
         )
 
-    def prepare(self, doc: ClusterDoc) -> None:
-        """Do the part of ``add`` that depends on the article alone (its terms and names)
-        now, while the caller waits for other work; ``add`` takes it (clustering/ahead.py)."""
-        self._ahead.prepare(doc.id, doc.title, doc.text or "", doc.source or "")
+    def features(self, doc: ClusterDoc) -> Features:
+        """The article's terms and names: the part of ``add`` that depends on it alone."""
+        s = self.settings
+        title_terms = Counter(textmod.terms(doc.title))
+        body = doc.text or ""
+        counts: dict[str, float] = dict(Counter(textmod.terms(body)))
+        for term, n in title_terms.items():
+            counts[term] = counts.get(term, 0.0) + s.title_weight * n
+        # an outlet's own name is in its bylines and datelines, whatever the event
+        for term in textmod.terms(doc.source or ""):
+            counts.pop(term, None)
+            title_terms.pop(term, None)
+        names = frozenset(textmod.names(body)) if body else frozenset()
+        return Features(counts, title_terms, names)
 
     def restore(self, doc: ClusterDoc, story_id: str) -> None:
         """Replay a stored placement at start-up (window's articles in time order).
@@ -168,24 +188,9 @@ class Clusterer:
             self._alias.expire(cutoff)
         return published if published is not None else self._now
 
-    def _features(self, title: str, body: str, source: str) -> _Features:
+    def _vectorise(self, doc: ClusterDoc, features: Features | None = None) -> _Article:
         s = self.settings
-        title_terms = Counter(textmod.terms(title))
-        counts: dict[str, float] = dict(Counter(textmod.terms(body)))
-        for term, n in title_terms.items():
-            counts[term] = counts.get(term, 0.0) + s.title_weight * n
-        # an outlet's own name is in its bylines and datelines, whatever the event
-        for term in textmod.terms(source):
-            counts.pop(term, None)
-            title_terms.pop(term, None)
-        names = frozenset(textmod.names(body)) if body else frozenset()
-        return _Features(counts, title_terms, names)
-
-    def _vectorise(self, doc: ClusterDoc) -> _Article:
-        s = self.settings
-        counts, title_terms, names = self._ahead.take(
-            doc.id, doc.title, doc.text or "", doc.source or ""
-        )
+        counts, title_terms, names = features or self.features(doc)
         self.frequencies.add(counts)
         boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)

@@ -15,7 +15,6 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aggregator.clustering.ahead import Ahead
 from aggregator.clustering.text import fold, tokens
 from aggregator.types import ClusterDoc
 
@@ -57,24 +56,24 @@ class NearDuplicates:
         self._order: deque[tuple[datetime, str]] = deque()
         self._now: datetime | None = None
         self._last: tuple[str, str, frozenset[int]] | None = None  # find() -> add() reuse
-        self._ahead = Ahead(shingles)
 
-    def prepare(self, doc: ClusterDoc) -> None:
-        """Cut the body into shingles now, while the caller waits for other work; ``find``
-        takes them (clustering/ahead.py)."""
-        self._ahead.prepare(doc.id, doc.text)
-
-    def _shingles(self, doc: ClusterDoc) -> frozenset[int]:
-        if self._last is not None and self._last[0] == doc.id and self._last[1] is doc.text:
+    def _shingles(self, doc: ClusterDoc, given: frozenset[int] | None = None) -> frozenset[int]:
+        if given is not None:
+            mine = given
+        elif self._last is not None and self._last[0] == doc.id and self._last[1] is doc.text:
             return self._last[2]
-        mine = self._ahead.take(doc.id, doc.text)
+        else:
+            mine = shingles(doc.text)
         self._last = (doc.id, doc.text, mine)
         return mine
 
-    def find(self, doc: ClusterDoc) -> str | None:
-        """Id of the earlier article whose body this one nearly copies, else None."""
+    def find(self, doc: ClusterDoc, prepared: frozenset[int] | None = None) -> str | None:
+        """Id of the earlier article whose body this one nearly copies, else None.
+
+        ``prepared``: ``shingles(doc.text)``, when the caller computed it earlier.
+        """
         self._advance(doc.published)
-        mine = self._shingles(doc)
+        mine = self._shingles(doc, prepared)
         if not mine:
             return None
         shared: dict[str, int] = {}

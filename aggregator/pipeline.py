@@ -2,10 +2,11 @@
 
     for each feed, concurrently (the fetcher keeps it polite):
         response = fetch feed, conditional GET          # 304 or the same bytes: done, nothing parsed
-        feed = parse(response)                          # RSS / Atom / RDF / JSON Feed
+        feed = parse(response), in a worker process      # RSS / Atom / RDF / JSON Feed
         for each entry: known already (guid / canonical URL)? remember this feed listed it; skip
         for each new entry: fetch its page (address-guarded), extract the body in a worker;
-                            the feed's own text when that fails
+                            the feed's own text when that fails; then its terms, names and
+                            shingles, while other pages are still on their way
     for each new article, one at a time, in time order (the loop gets a turn every 20 ms):
         stored meanwhile (another feed listed it too)? remember the listing; skip
         near-duplicate of a recent article (wire copy)? -> duplicate_of
@@ -26,10 +27,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from .cluster import Clusterer
+from .cluster import Clusterer, Features
 from .config import FeedConfig
-from .dedupe import NearDuplicates
+from .dedupe import NearDuplicates, shingles
 from .errors import FeedError, FetchError, ParseError, WorkerDied
 from .extract import Extractor, choose_text
 from .fetch import Fetcher
@@ -68,6 +70,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Prepared(NamedTuple):
+    """The part of dedupe and clustering that depends on one article alone."""
+
+    features: Features
+    shingles: frozenset[int]
+
+
 @dataclass
 class FeedOutcome:
     """What one feed's poll produced, before anything is written."""
@@ -76,6 +85,8 @@ class FeedOutcome:
     state: FeedState  # the state to store once the articles are in
     articles: list[NewArticle] = field(default_factory=list)
     listings: list[str] = field(default_factory=list)  # keys of known articles this feed lists
+    # article key -> its terms, names and shingles, computed while other pages were arriving
+    prepared: dict[str, Prepared] = field(default_factory=dict)
     status: str = "ok"  # ok | not-modified | failed
     error: FeedError | None = None
 
@@ -295,14 +306,14 @@ class Pipeline:
             fresh.append((entry, canonical, key, title))
         timer.add("identify", time.perf_counter() - identify_started)
         with_page = newest_indexes([item[0] for item in fresh], MAX_PAGES_PER_POLL)
-        outcome.articles = list(
-            await asyncio.gather(
-                *(
-                    self._article(feed, *item, now, timer, fetch_page=i in with_page)
-                    for i, item in enumerate(fresh)
-                )
+        made = await asyncio.gather(
+            *(
+                self._article(feed, *item, now, timer, fetch_page=i in with_page)
+                for i, item in enumerate(fresh)
             )
         )
+        outcome.articles = [article for article, _ in made]
+        outcome.prepared = {article.key: prep for article, prep in made if prep is not None}
         return outcome
 
     async def _parse(self, response: FetchResult) -> ParsedFeed:
@@ -317,6 +328,12 @@ class Pipeline:
         )
         if self.extractor is None:
             return await asyncio.to_thread(job)
+        try:
+            return await self.extractor.run(job)
+        except WorkerDied:
+            # a worker died under some job (an extraction may have taken the whole pool
+            # down); this feed gets one more try on the fresh pool before it is blamed
+            pass
         try:
             return await self.extractor.run(job)
         except WorkerDied as exc:
@@ -364,10 +381,15 @@ class Pipeline:
         timer: StageTimer,
         *,
         fetch_page: bool = True,
-    ) -> NewArticle:
+    ) -> tuple[NewArticle, Prepared | None]:
+        """The new article, and what dedupe and clustering will need of it when its page was
+        fetched (computed here, while other pages are still on their way, the ordered tail of
+        the poll has less to do; an article from the feed alone has not waited for anything,
+        so its share stays in the tail, which gives the event loop its turns)."""
         feed_text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
         text, text_source = feed_text, "feed" if feed_text else "none"
         author, image, language, published = entry.author, entry.image, None, None
+        fetched_page = False
         if (
             fetch_page
             and feed.extract
@@ -388,6 +410,7 @@ class Pipeline:
                             page.content, url=page.final_url, feed_text=feed_text, feed_title=title
                         )
                     text, text_source = choose_text(extracted, feed_text)
+                    fetched_page = True
                     author = author or extracted.author
                     image = image or extracted.image
                     language = extracted.language
@@ -411,13 +434,12 @@ class Pipeline:
             content_hash=content_hash(title, text),
             tags=tuple(feed.tags),
         )
-        # the article's own share of dedupe and clustering, while other pages are still
-        # on their way (placing articles in order then takes less of the poll's tail)
+        if not fetched_page:
+            return article, None
         with timer.stage("prepare"):
             doc = cluster_doc(article)
-            self.near_duplicates.prepare(doc)
-            self.clusterer.prepare(doc)
-        return article
+            prepared = Prepared(self.clusterer.features(doc), shingles(doc.text))
+        return article, prepared
 
     # ------------------------------------------------------------------ storing
     def store_outcomes(
@@ -447,7 +469,8 @@ class Pipeline:
         """store_outcomes, one step per article or feed; each step is atomic (no await
         inside), so polls whose storing interleaves never store an article twice."""
         articles = [a for o in outcomes for a in o.articles]
-        yield from self._ingesting(articles, False, timer, counts)
+        prepared = {k: p for o in outcomes for k, p in o.prepared.items()}
+        yield from self._ingesting(articles, False, timer, counts, prepared)
         for outcome in outcomes:
             with timer.stage("store"):
                 for key in outcome.listings:
@@ -462,17 +485,25 @@ class Pipeline:
         presorted: bool,
         timer: StageTimer,
         counts: IngestCounts,
+        prepared: dict[str, Prepared] | None = None,
     ) -> Iterator[None]:
         items = list(articles)
         if items:
             self.warm_up()
         if not presorted:
             items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
+        prepared = prepared or {}
         for article in items:
-            self._ingest_one(article, timer, counts)
+            self._ingest_one(article, timer, counts, prepared.get(article.key))
             yield
 
-    def _ingest_one(self, article: NewArticle, timer: StageTimer, counts: IngestCounts) -> None:
+    def _ingest_one(
+        self,
+        article: NewArticle,
+        timer: StageTimer,
+        counts: IngestCounts,
+        prepared: Prepared | None = None,
+    ) -> None:
         with timer.stage("dedupe"):
             ref = match_existing(
                 feed_url=article.feed_url,
@@ -489,9 +520,11 @@ class Pipeline:
             return
         doc = cluster_doc(article)
         with timer.stage("dedupe"):
-            duplicate_of = self.near_duplicates.find(doc)
+            duplicate_of = self.near_duplicates.find(doc, prepared and prepared.shingles)
         with timer.stage("cluster"):
-            placement = self.clusterer.add(doc, duplicate_of=duplicate_of)
+            placement = self.clusterer.add(
+                doc, duplicate_of=duplicate_of, features=prepared and prepared.features
+            )
         with timer.stage("dedupe"):
             self.near_duplicates.add(doc)
         with timer.stage("store"):

@@ -5,10 +5,11 @@ concurrent polls (the daemon polls feeds one job at a time, in parallel) never m
 figures. The result lands on PollReport.stages; bench/bench.py reads it, and it is cheap
 enough (two clock reads per call) to stay on in production.
 
-Stages that await (fetches, extraction) overlap one another, so their seconds add up the
-latency of every call, waiting for a connection or a worker included, and can exceed the
-wall time of the poll. Stages that run on the event loop without awaiting (dedupe, cluster,
-store) do not overlap: their seconds are time the loop spent on them.
+Stages that await (fetches, parsing and extraction in worker processes) overlap one another,
+so their seconds add up the latency of every call, waiting for a connection or a worker
+included, and can exceed the wall time of the poll. Stages that run on the event loop without
+awaiting (identify, prepare, dedupe, cluster, store) do not overlap: their seconds are time
+the loop spent on them.
 """
 
 from __future__ import annotations

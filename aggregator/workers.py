@@ -7,8 +7,10 @@ for a third of a second (bench/bench.py, first ingest); processes use every core
 The pool starts on the first job, not at construction, so commands that never need it never
 pay for it. Workers come from a forkserver: forking the daemon itself, which has threads
 (scheduler, HTTP server), can copy a held lock into the child. A worker that dies (out of
-memory, a crash in libxml2) loses the jobs in flight, which raise WorkerDied; later jobs get
-a fresh pool.
+memory, a crash in libxml2) fails every job in flight or queued with WorkerDied; later jobs
+get a fresh pool. A job's own exceptions are raised to the caller as they are, except one
+that could not be rebuilt on our side (a class whose __init__ needs more than its message):
+that would break the whole pool, so it arrives as a RuntimeError naming it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +43,18 @@ def _start_worker(initializer: Callable[[], None] | None) -> None:
         os.nice(WORKER_NICENESS)
     if initializer is not None:
         initializer()
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    """Runs in the worker: fn, with an exception that would not survive the trip replaced."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+        raise
 
 
 class Workers:
@@ -73,7 +88,7 @@ class Workers:
         loop = asyncio.get_running_loop()
         pool = self._ensure_pool()
         try:
-            return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(pool, functools.partial(_call, fn, args, kwargs))
         except BrokenProcessPool as exc:
             self._discard(pool)
             raise WorkerDied(str(exc) or "a worker process died") from exc

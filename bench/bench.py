@@ -5,7 +5,7 @@
 
 Sections (each with the machine it ran on; repeated runs give median and spread):
   first ingest   N feeds x M new articles with pages through the whole pipeline: articles/s,
-                 CPU per article (the aggregator's process, its extraction workers, the feed
+                 CPU per article (the aggregator's process, its worker processes, the feed
                  server apart), per-stage figures from PollReport.stages, event-loop lag.
                  The server renders the round's documents before the timing starts, as a
                  real outlet's server would have them ready (and not on our two cores); it
@@ -230,7 +230,7 @@ class PollRun:
     report: PollReport
     wall: float
     cpu: float  # the aggregator's own process
-    worker_cpu: float  # its extraction workers
+    worker_cpu: float  # its worker processes (extraction and feed parsing)
     server: dict[str, float]
     lag: dict[str, float]
     stages: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -799,7 +799,10 @@ def report_first(r: dict[str, Any]) -> str:
         ["articles/s end to end", spread(r["articles_per_s"])],
         ["wall time, s", spread(r["wall"])],
         ["aggregator process CPU, ms/article", spread(r["cpu_ms_per_article"])],
-        ["extraction workers CPU, ms/article", spread(r["worker_cpu_ms_per_article"])],
+        [
+            "worker processes CPU (extraction, parsing), ms/article",
+            spread(r["worker_cpu_ms_per_article"]),
+        ],
         ["feed server CPU (not ours), ms/article", spread(r["server_cpu_ms_per_article"])],
         ["share of the machine's cores used (aggregator + server)", spread(r["core_share"], 2)],
         [

@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.cluster import Clusterer, ClusterSettings
-from aggregator.clustering.ahead import Ahead
 from aggregator.clustering.background import english, unlisted_probability
 from aggregator.clustering.stories import Story
 from aggregator.clustering.text import names, stem, terms
@@ -358,39 +357,9 @@ def test_restore_brings_back_the_learnt_frequencies() -> None:
     assert restarted.add(YOUNG[4]).story_id == live.add(YOUNG[4]).story_id == "f1"
 
 
-def test_prepared_articles_are_placed_exactly_as_unprepared_ones() -> None:
+def test_features_computed_ahead_place_articles_exactly_as_without() -> None:
     docs = ALL
-    prepared = Clusterer()
-    for d in reversed(docs):  # prepared in any order, ahead of placement
-        prepared.prepare(d)
+    ahead = Clusterer()
+    features = {d.id: ahead.features(d) for d in reversed(docs)}  # any order, before placing
     fresh = Clusterer()
-    assert [prepared.add(d) for d in docs] == [fresh.add(d) for d in docs]
-
-
-def test_a_prepared_result_is_not_used_for_another_text() -> None:
-    first = QUAKE_VALDORIA[0]
-    clusterer = Clusterer()
-    clusterer.prepare(doc(first.id, "Harbour strike enters third day", "Dockers stayed out."))
-    fresh = Clusterer()
-    assert clusterer.add(first) == fresh.add(first)
-    assert clusterer._vectorise(first) == fresh._vectorise(first)
-
-
-def test_ahead_gives_each_result_once_and_forgets_the_oldest_past_its_limit() -> None:
-    calls: list[str] = []
-
-    def compute(text: str) -> int:
-        calls.append(text)
-        return len(text)
-
-    ahead = Ahead(compute, limit=2)
-    ahead.prepare("a", "one")
-    ahead.prepare("b", "three")
-    ahead.prepare("c", "seven")  # "a" goes
-    assert len(ahead) == 2
-    assert ahead.take("b", "three") == 5
-    assert ahead.take("b", "three") == 5  # taken already: computed again
-    assert ahead.take("a", "one") == 3  # forgotten: computed again
-    assert ahead.take("c", "other") == 5  # prepared for other inputs: computed for these
-    assert calls == ["one", "three", "seven", "three", "one", "other"]
-    assert len(ahead) == 0
+    assert [ahead.add(d, features=features[d.id]) for d in docs] == [fresh.add(d) for d in docs]

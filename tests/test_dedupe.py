@@ -100,12 +100,9 @@ def test_never_crashes_on_arbitrary_text(first: str, second: str) -> None:
     assert dupes.find(article("b", second, 1)) in (None, "a")
 
 
-def test_prepared_shingles_find_the_same_copy() -> None:
+def test_shingles_computed_ahead_find_the_same_copy() -> None:
     original, copy = article("a1", WIRE), article("a2", "Updated: " + WIRE, 1)
     dupes = seen(original)
-    dupes.prepare(copy)
-    assert dupes.find(copy) == "a1"
-    dupes.add(copy)
-    other = article("a3", SAME_TOPIC, 2)
-    dupes.prepare(article("a3", WIRE, 2))  # prepared for another text: not used
-    assert dupes.find(other) is None
+    assert dupes.find(copy, shingles(copy.text)) == "a1"
+    dupes.add(copy)  # reuses them
+    assert dupes.find(article("a3", SAME_TOPIC, 2), shingles(SAME_TOPIC)) is None

@@ -303,3 +303,24 @@ def test_a_dead_worker_fails_its_job_with_worker_died_and_the_pool_recovers() ->
 
     before, after = asyncio.run(scenario())
     assert before != after and after != os.getpid()
+
+
+class _NeedsTwo(Exception):
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first}/{second}")
+
+
+def _raise_needs_two() -> None:
+    raise _NeedsTwo("tide", "wind")
+
+
+def test_an_exception_that_cannot_cross_back_arrives_named_and_the_pool_lives_on() -> None:
+    async def scenario() -> tuple[int, int]:
+        with Workers(workers=1) as workers:
+            pid = await workers.run(os.getpid)
+            with pytest.raises(RuntimeError, match="_NeedsTwo: tide/wind"):
+                await workers.run(_raise_needs_two)
+            return pid, await workers.run(os.getpid)
+
+    before, after = asyncio.run(scenario())
+    assert before == after  # the same worker: the pool did not break
