@@ -151,20 +151,38 @@ class Pipeline:
 
     # ------------------------------------------------------------------ start-up
     def warm_up(self) -> int:
-        """Rebuild the clusterer's recent stories from the store (once)."""
+        """Rebuild the clusterer's recent stories from the store (once); the number restored."""
+        return sum(1 for _ in self._warming())
+
+    async def warm_up_async(self) -> int:
+        """warm_up, giving the event loop a turn every 20 ms (100k stored articles restore
+        10k into the clusterer, ~18 s of CPU: readers must not wait that long)."""
+        restored = 0
+
+        def counted() -> Iterator[None]:
+            nonlocal restored
+            for step in self._warming():
+                restored += 1
+                yield step
+
+        await _yielding(counted())
+        return restored
+
+    def _warming(self) -> Iterator[None]:
+        """One step per restored article."""
         if self._warm:
-            return 0
+            return
         self._warm = True
         latest = self.store.latest_time()
         if latest is None:
-            return 0
+            return
         restored = 0
         for doc, story_id in self.store.recent_docs(latest - self.window):
             self.clusterer.restore(doc, story_id)
             self.near_duplicates.add(doc)
             restored += 1
+            yield
         log.debug("restored %d recent articles into the clusterer", restored)
-        return restored
 
     # ------------------------------------------------------------------ polling
     async def poll(
@@ -489,7 +507,7 @@ class Pipeline:
     ) -> Iterator[None]:
         items = list(articles)
         if items:
-            self.warm_up()
+            yield from self._warming()
         if not presorted:
             items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
         prepared = prepared or {}

@@ -196,7 +196,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        self.pipeline.warm_up()
+        await self.pipeline.warm_up_async()
         self.apply(self.config)
         if self.config.settings.retention is not None:
             self.scheduler.add_job(

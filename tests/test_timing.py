@@ -96,3 +96,39 @@ def test_storing_gives_the_loop_a_turn_between_articles(pipeline):
 
     asyncio.run(main())
     assert {1, 2} <= set(seen)  # the watcher ran while the store was part-way through
+
+
+def test_restoring_the_window_at_start_up_gives_the_loop_turns(tmp_path, monkeypatch):
+    """The daemon's start-up restore yields like storing does (here: a clock that says every
+    step took a second), and restores what the blocking warm_up restores."""
+    store = SqliteStore(tmp_path)
+    Pipeline(store, None, None, Clusterer(), NearDuplicates()).ingest(
+        [article(n) for n in range(4)]
+    )
+    blocking = Pipeline(store, None, None, Clusterer(), NearDuplicates())
+    yielding = Pipeline(store, None, None, Clusterer(), NearDuplicates())
+    ticks = iter(range(1000))
+    monkeypatch.setattr("aggregator.pipeline.time.perf_counter", lambda: float(next(ticks)))
+    turns: list[int] = []
+
+    async def main() -> int:
+        stop = asyncio.Event()
+
+        async def watcher() -> None:
+            while not stop.is_set():
+                turns.append(len(yielding.clusterer.frequencies.df))
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(watcher())
+        restored = await yielding.warm_up_async()
+        stop.set()
+        await task
+        return restored
+
+    try:
+        assert asyncio.run(main()) == blocking.warm_up() == 4
+        assert yielding.warm_up() == 0  # once only
+        assert yielding.clusterer.frequencies.df == blocking.clusterer.frequencies.df
+        assert len(set(turns)) >= 3  # the watcher saw the restore part-way, several times
+    finally:
+        store.close()
