@@ -21,6 +21,9 @@ import functools
 import multiprocessing
 import os
 import pickle
+import select
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,11 +41,43 @@ T = TypeVar("T")
 WORKER_NICENESS = 10
 
 
-def _start_worker(initializer: Callable[[], None] | None) -> None:
+def _start_worker(initializer: Callable[[], None] | None, daemon_pid: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+    _exit_with(daemon_pid)
     if initializer is not None:
         initializer()
+
+
+def _exit_with(pid: int) -> None:
+    """End this worker when the process that started the pool dies, even by SIGKILL.
+
+    Workers come from the forkserver, not from that process, and wait for jobs on a queue
+    whose write end they hold themselves; the forkserver waits for its workers. Without this
+    watch, a killed daemon left its forkserver and workers running for good.
+    """
+    try:
+        handle: int | None = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd (not Linux, old kernel): poll instead
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])  # readable once the process has exited
+        else:
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-daemon", daemon=True).start()
 
 
 def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
@@ -79,7 +114,7 @@ class Workers:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._initializer,),
+                initargs=(self._initializer, os.getpid()),
             )
         return self._pool
 

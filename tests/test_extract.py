@@ -6,6 +6,9 @@ import asyncio
 import codecs
 import os
 import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -324,3 +327,49 @@ def test_an_exception_that_cannot_cross_back_arrives_named_and_the_pool_lives_on
 
     before, after = asyncio.run(scenario())
     assert before == after  # the same worker: the pool did not break
+
+
+KILLED_DAEMON = """
+import asyncio, os, signal, sys
+from aggregator.workers import Workers
+
+async def main():
+    workers = Workers(workers=2)
+    ids = await asyncio.gather(*(workers.run(_ids) for _ in range(4)))
+    print(" ".join(f"{pid} {ppid}" for pid, ppid in set(ids)), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def _ids():
+    return os.getpid(), os.getppid()
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead too: it only waits for its parent to read its status
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def test_workers_and_their_forkserver_end_when_the_daemon_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "daemon.py"
+    script.write_text(KILLED_DAEMON)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = tmp_path / "out.txt"
+    with out.open("w") as stdout:  # a file, not a pipe: orphans would hold a pipe open
+        done = subprocess.run([sys.executable, str(script)], stdout=stdout, env=env, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    numbers = [int(n) for n in out.read_text().split()]
+    pids = set(numbers)  # the workers and their parent, the forkserver
+    assert len(pids) >= 2
+    # an outcome awaited with a generous bound, not a speed: they used to live for good
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in pids if _alive(pid)]
