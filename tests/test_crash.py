@@ -81,7 +81,7 @@ class CrashReport:
     kills: int = 0
     kills_while_writing: int = 0  # the article count moved during the killed run
     runs_that_finished_first: int = 0
-    orphan_processes: int = 0  # descendants still alive after their parent was killed
+    orphan_processes: int = 0  # descendants still alive 10 s after their parent was killed
     lock_refusals: int = 0  # runs refused because a killed run's lock was still held
     seconds: float = 0.0
     final_returncode: int | None = None
@@ -107,7 +107,8 @@ def _descendants(pid: int) -> list[int]:
                     stat = f.read().rsplit(b")", 1)[1].split()
             except OSError:
                 continue
-            if int(stat[3]) == pid and int(entry) != pid:  # stat[3]: process group
+            # stat[3]: process group; a zombie (state Z) has exited and only awaits reaping
+            if int(stat[3]) == pid and int(entry) != pid and stat[0] != b"Z":
                 found.append(int(entry))
     return found
 
@@ -146,7 +147,10 @@ def _killed_run(
             proc.wait()
             report.kills += 1
             report.kills_while_writing += _count(db) != before
-            time.sleep(0.3)  # orphans of the killed process get time to notice and exit
+            # the killed run's workers notice and exit; what is left after 10 s is orphaned
+            deadline = time.monotonic() + 10
+            while _descendants(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
             report.orphan_processes += len(_descendants(proc.pid))
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
