@@ -367,15 +367,15 @@ def respond(
         return _response(304, "", b"", etag=tag)
     counters.count(f"{kind}_200")
     body = RENDERED.get((host, path))
-    if body is not None:
-        ctype = "application/rss+xml" if feed_match else "text/html; charset=utf-8"
-        return _response(200, ctype, body, etag=tag)
-    if feed_match:
+    if body is None and feed_match:
         round_, feed, items = map(int, feed_match.groups())
-        return _response(200, "application/rss+xml", feed_xml(round_, feed, items, base), etag=tag)
-    assert page_match is not None
-    round_, feed, item = map(int, page_match.groups())
-    return _response(200, "text/html; charset=utf-8", page_html(round_, feed, item, base), etag=tag)
+        body = feed_xml(round_, feed, items, base)
+    elif body is None:
+        assert page_match is not None
+        round_, feed, item = map(int, page_match.groups())
+        body = page_html(round_, feed, item, base)
+    ctype = "application/rss+xml" if feed_match else "text/html; charset=utf-8"
+    return _response(200, ctype, body, etag=tag)
 
 
 def _response(status: int, ctype: str, body: bytes, *, etag: str | None = None) -> bytes:
