@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from copy import deepcopy
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import urljoin
 
 from aggregator.errors import WorkerDied
@@ -447,8 +447,7 @@ def _page_metadata(tree: HtmlElement, url: str) -> Any:
     except ImportError:  # pragma: no cover - a trafilatura release that moved them
         from trafilatura import extract_metadata
 
-        options = {"original_date": True, "extensive_search": False, "outputformat": _DATE_FORMAT}
-        return extract_metadata(tree, url or None, options)
+        return extract_metadata(tree, url or None, dict(_DATE_OPTIONS))
     metadata = examine_meta(tree)
     if metadata.author and " " not in metadata.author:
         metadata.author = None
@@ -460,18 +459,26 @@ def _page_metadata(tree: HtmlElement, url: str) -> Any:
         metadata.author = extract_author(tree)
     if not metadata.url:
         metadata.url = extract_url(tree, url or None)
-    metadata.date = find_date(
-        tree,
-        url=metadata.url,
-        original_date=True,  # the publication date, not the last update
-        extensive_search=False,  # guessing from free text is slow and often wrong
-        outputformat=_DATE_FORMAT,
-    )
+    metadata.date = find_date(tree, url=metadata.url, **_DATE_OPTIONS)
     metadata.clean_and_trim()
     return metadata
 
 
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+class _DateOptions(TypedDict):
+    original_date: bool
+    extensive_search: bool
+    outputformat: str
+
+
+# htmldate's options, for find_date and for extract_metadata (the fallback) alike
+_DATE_OPTIONS: _DateOptions = {
+    "original_date": True,  # the publication date, not the last update
+    "extensive_search": False,  # guessing from free text is slow and often wrong
+    "outputformat": _DATE_FORMAT,
+}
 
 
 def _utc(value: str | None) -> datetime | None:
