@@ -37,6 +37,7 @@ lint: install
 	$(BIN)/ruff check aggregator tests bench
 	$(BIN)/ruff format --check aggregator tests bench
 	$(BIN)/mypy aggregator
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format aggregator tests bench

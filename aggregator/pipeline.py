@@ -29,19 +29,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from .cluster import Clusterer, Features
-from .config import FeedConfig
-from .dedupe import NearDuplicates, shingles
-from .errors import FeedError, FetchError, ParseError, WorkerDied
-from .extract import Extractor, choose_text
-from .fetch import Fetcher
-from .identity import article_key, content_hash, match_existing
-from .parse import parse_feed
-from .polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
-from .store import FeedState, Store
-from .timing import StageStat, StageTimer
-from .types import ClusterDoc, FetchResult, NewArticle, ParsedEntry, ParsedFeed
-from .urls import canonical_url, is_http_url
+from aggregator.cluster.clusterer import Clusterer, Features
+from aggregator.config.model import FeedConfig
+from aggregator.errors import FeedError, FetchError, ParseError, WorkerDied
+from aggregator.extract.body import Extractor, choose_text
+from aggregator.fetch.fetcher import Fetcher
+from aggregator.fetch.polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
+from aggregator.identity.keys import article_key, content_hash, match_existing
+from aggregator.identity.near import NearDuplicates, shingles
+from aggregator.identity.urls import canonical_url, is_http_url
+from aggregator.parse.feed import parse_feed
+from aggregator.store import FeedState, Store
+from aggregator.timing import StageStat, StageTimer
+from aggregator.types import ClusterDoc, FetchResult, NewArticle, ParsedEntry, ParsedFeed
 
 log = logging.getLogger(__name__)
 

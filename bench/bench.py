@@ -54,8 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # `bench` package that gen.py is imported from
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from aggregator.cli import build_pipeline, close_pipeline  # noqa: E402
-from aggregator.config import FeedConfig, Settings  # noqa: E402
+from aggregator.cli.main import build_pipeline, close_pipeline  # noqa: E402
+from aggregator.config.model import FeedConfig, Settings  # noqa: E402
 from aggregator.pipeline import Pipeline, PollReport  # noqa: E402
 from aggregator.store.sqlite import SqliteStore  # noqa: E402
 from aggregator.types import NewArticle, Placement  # noqa: E402
@@ -505,8 +505,8 @@ def timed(call: Callable[[], object], repeats: int) -> list[float]:
 
 
 def read_side(storage: Path, repeats: int) -> dict[str, Any]:
-    from aggregator.digest import build_digest
-    from aggregator.render import render
+    from aggregator.read.digest import build_digest
+    from aggregator.read.render import render
 
     now = gen.EPOCH
     results: dict[str, list[float]] = {}
@@ -622,7 +622,7 @@ def lxml_reader(data: bytes) -> list[dict[str, str]]:
 
 def parse_floor(generated: int, repeats: int) -> dict[str, Any]:
     from aggregator.errors import ParseError
-    from aggregator.parse import parse_feed
+    from aggregator.parse.feed import parse_feed
 
     docs = feed_documents(generated)
 
@@ -723,7 +723,7 @@ def extraction_costs(generated: int, real_pages: int) -> dict[str, Any]:
     """Per-page CPU of extract_page (in this process) and of default trafilatura."""
     import trafilatura
 
-    from aggregator.extract import _warm_up, extract_page
+    from aggregator.extract.body import _warm_up, extract_page
 
     _warm_up()
     sets = {

@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # so a module named bench.py in this folder would otherwise shadow the ``bench`` package.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from aggregator.cluster import Clusterer, ClusterSettings  # noqa: E402
-from aggregator.dedupe import NearDuplicates  # noqa: E402
-from aggregator.replay import parse_time, read_records, replay_order, to_doc  # noqa: E402
+from aggregator.cluster.clusterer import Clusterer, ClusterSettings  # noqa: E402
+from aggregator.identity.near import NearDuplicates  # noqa: E402
+from aggregator.read.replay import parse_time, read_records, replay_order, to_doc  # noqa: E402
 from bench.scoring import bcubed, pair_counting  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "clusters"
@@ -222,7 +222,7 @@ def demo_records() -> tuple[list[dict[str, Any]], dict[str, str]]:
     ``text`` = the body the pipeline extracted from the page) and the stories the pipeline
     itself gave them (record id -> story id).
     """
-    from aggregator.demosite import load_articles
+    from aggregator.demo.site import load_articles
 
     _, articles = load_articles()
     event_of = {a.path: a.event for a in articles}

@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # so a module named bench.py in this folder would otherwise shadow the ``bench`` package.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from aggregator.cluster import Clusterer  # noqa: E402
-from aggregator.dedupe import NearDuplicates  # noqa: E402
-from aggregator.replay import read_records, replay_order, to_doc  # noqa: E402
+from aggregator.cluster.clusterer import Clusterer  # noqa: E402
+from aggregator.identity.near import NearDuplicates  # noqa: E402
+from aggregator.read.replay import read_records, replay_order, to_doc  # noqa: E402
 from aggregator.types import ClusterDoc  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "clusters"

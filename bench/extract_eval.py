@@ -1,7 +1,7 @@
 """Body-extraction quality on real article pages, through the real path.
 
 Serves ../shared/corpus/pages from a local HTTP server on 127.0.0.1, fetches every page with
-httpx, extracts it with aggregator.extract.Extractor (worker processes), and scores the text
+httpx, extracts it with aggregator.extract.body.Extractor (worker processes), and scores the text
 against the page's truth.json: word-level F1 (lowercased \\w+ tokens, multiset overlap), per
 page, averaged. Default trafilatura on the same bytes is printed for comparison (as is, and
 with include_comments=False, which is how the corpus README's 0.947 was measured).
@@ -39,7 +39,7 @@ import httpx
 PROJECT = Path(__file__).resolve().parents[1]
 # run as a script from a checkout, with or without the package installed
 sys.path.insert(0, str(PROJECT))
-from aggregator.extract import Extractor  # noqa: E402
+from aggregator.extract.body import Extractor  # noqa: E402
 
 DEFAULT_CORPUS = PROJECT.parent / "shared" / "corpus" / "pages"
 TOKEN = re.compile(r"\w+")
@@ -145,7 +145,7 @@ def report(scores: list[PageScore], which: str, worst: int) -> float:
     empty = sum(s.empty for s in scores)
     print(f"pages: {len(scores)} ({which}); no usable body found on {empty}")
     print(
-        f"aggregator.extract     mean F1 {mean_f1:.4f}   "
+        f"aggregator.extract.body     mean F1 {mean_f1:.4f}   "
         f"median {1000 * statistics.median(s.seconds for s in scores):.0f} ms/page "
         "(through the worker pool)"
     )

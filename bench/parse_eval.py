@@ -16,7 +16,7 @@ mojibake. An expected entry counts as found when one parsed entry of the same fi
   encoding we detected and read back as windows-1252 / latin-1 / iso-8859-2 / windows-1250, as feedparser
   does without chardet), that counts too.
 Entries are distinct by (file, link, title). Titles with mojibake are counted over every
-parsed entry (``aggregator.parsing.text.has_mojibake``).
+parsed entry (``aggregator.parse.text.has_mojibake``).
 
     .venv/bin/python bench/parse_eval.py [--corpus DIR] [--min-recall 0.99] [--verbose]
     .venv/bin/python bench/parse_eval.py --huge 50000   # time and memory on a synthetic feed
@@ -47,9 +47,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import httpx  # noqa: E402
 
 from aggregator.errors import ParseError  # noqa: E402
-from aggregator.parse import parse_feed  # noqa: E402
-from aggregator.parsing.encoding import decode_document  # noqa: E402
-from aggregator.parsing.text import has_mojibake, html_to_text  # noqa: E402
+from aggregator.parse.encoding import decode_document  # noqa: E402
+from aggregator.parse.feed import parse_feed  # noqa: E402
+from aggregator.parse.text import has_mojibake, html_to_text  # noqa: E402
 from aggregator.types import ParsedEntry, ParsedFeed  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"

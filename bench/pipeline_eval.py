@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregator.replay import arrivals, read_records  # noqa: E402
+from aggregator.read.replay import arrivals, read_records  # noqa: E402
 from bench.scoring import bcubed, pair_counting  # noqa: E402
 from tests.localsite import LocalSite  # noqa: E402
 
@@ -51,7 +51,7 @@ def page(record: dict) -> str:
 
 
 def imputed_times(records: list[dict]) -> dict[str, datetime]:
-    """Each record's arrival time as replay sees it (aggregator.replay.arrivals): real feeds
+    """Each record's arrival time as replay sees it (aggregator.read.replay.arrivals): real feeds
     date their entries; the corpus often does not."""
     return {str(r["id"]): t for r, t in arrivals(records) if t is not None}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregator.demosite import DemoSite  # noqa: E402
+from aggregator.demo.site import DemoSite  # noqa: E402
 
 
 def run_once(config: Path, storage: Path) -> str:

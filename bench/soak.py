@@ -225,8 +225,8 @@ def _fuzz(name: str, examples: int) -> dict:
     from hypothesis import strategies as st
 
     from aggregator.errors import ParseError
-    from aggregator.extract import extract_page
-    from aggregator.parse import parse_feed
+    from aggregator.extract.body import extract_page
+    from aggregator.parse.feed import parse_feed
     from tests.test_fuzz_props import _atom, _entries, _json_feed, _rss
     from tests.test_hostile_run import article_page, nested_html, synthetic_article
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.cluster import Clusterer, ClusterSettings
-from aggregator.clustering.background import english, unlisted_probability
-from aggregator.clustering.stories import Story
-from aggregator.clustering.text import names, stem, terms
-from aggregator.clustering.vectors import DocumentFrequencies
+from aggregator.cluster.background import english, unlisted_probability
+from aggregator.cluster.clusterer import Clusterer, ClusterSettings
+from aggregator.cluster.stories import Story
+from aggregator.cluster.text import names, stem, terms
+from aggregator.cluster.vectors import DocumentFrequencies
 from aggregator.types import ClusterDoc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from aggregator.digest import build_digest
+from aggregator.read.digest import build_digest
 from aggregator.store.sqlite import SqliteStore
 from tests.test_hostile_run import _WORDS, aggregator_cmd, aggregator_env
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from aggregator.config import (
+from aggregator.config.model import (
     Config,
     ConfigError,
     FeedConfig,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dedupe import NearDuplicates, resemblance, shingles
+from aggregator.identity.near import NearDuplicates, resemblance, shingles
 from aggregator.types import ClusterDoc
 
 T0 = datetime(2024, 5, 1, 8, tzinfo=UTC)

@@ -16,7 +16,7 @@ import pytest
 from rapidfuzz import fuzz
 from ruamel.yaml import YAML
 
-from aggregator.demosite import DemoSite
+from aggregator.demo.site import DemoSite
 
 NOW = datetime(2025, 6, 11, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Tests for aggregator.extract: fixtures written for this project, no network."""
+"""Tests for aggregator.extract.body: fixtures written for this project, no network."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.errors import WorkerDied
-from aggregator.extract import (
+from aggregator.extract.body import (
     Extractor,
     choose_text,
     decode_html,
@@ -25,9 +25,9 @@ from aggregator.extract import (
     normalise_text,
     word_count,
 )
-from aggregator.parse import NotAFeedError, parse_feed
+from aggregator.extract.workers import Workers
+from aggregator.parse.feed import NotAFeedError, parse_feed
 from aggregator.types import Extracted, ParsedFeed
-from aggregator.workers import Workers
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://courier.example/news/harbour-bridge-reopens"
@@ -331,7 +331,7 @@ def test_an_exception_that_cannot_cross_back_arrives_named_and_the_pool_lives_on
 
 KILLED_DAEMON = """
 import asyncio, os, signal, sys
-from aggregator.workers import Workers
+from aggregator.extract.workers import Workers
 
 async def main():
     workers = Workers(workers=2)

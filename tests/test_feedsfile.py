@@ -1,4 +1,4 @@
-"""Editing feeds.yaml in place (aggregator.feedsfile): golden before/after texts, refusals that
+"""Editing feeds.yaml in place (aggregator.config.editor): golden before/after texts, refusals that
 leave the file untouched, and `feeds check` against a local server on 127.0.0.1."""
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator.config import load_config
-from aggregator.errors import ConfigError
-from aggregator.feedsfile import (
+from aggregator.config.editor import (
     NEW_FILE_HEADER,
     CheckResult,
     _write_atomic,
@@ -26,7 +24,9 @@ from aggregator.feedsfile import (
     list_feeds,
     remove_feed,
 )
-from aggregator.fetch import Fetcher, FetchLimits, make_client
+from aggregator.config.model import load_config
+from aggregator.errors import ConfigError
+from aggregator.fetch.fetcher import Fetcher, FetchLimits, make_client
 from tests.localsite import LocalSite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -394,7 +394,7 @@ def test_check_feed_takes_any_fetcher() -> None:
 
 
 def _has_feeds_command() -> bool:
-    from aggregator.cli import build_parser
+    from aggregator.cli.main import build_parser
 
     return "feeds" in build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
 
@@ -408,7 +408,7 @@ needs_cli = pytest.mark.skipif(
 def test_cli_feeds_round_trip(
     tmp_path: Path, site: LocalSite, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from aggregator.cli import main
+    from aggregator.cli.main import main
 
     config = str(tmp_path / "feeds.yaml")
     rss = site.url("/rss.xml")
@@ -433,7 +433,7 @@ def test_cli_feeds_round_trip(
 
 @needs_cli
 def test_every_feeds_action_has_help() -> None:
-    from aggregator.cli import build_parser
+    from aggregator.cli.main import build_parser
 
     feeds = build_parser()._subparsers._group_actions[0].choices["feeds"]  # type: ignore[union-attr]
     actions = feeds._subparsers._group_actions[0]  # type: ignore[union-attr]
@@ -448,7 +448,7 @@ def test_deploy_files_use_commands_and_config_the_program_accepts() -> None:
     import json
     import shlex
 
-    from aggregator.cli import build_parser
+    from aggregator.cli.main import build_parser
 
     deploy = ROOT / "deploy"
     unit = (deploy / "aggregator.service").read_text()

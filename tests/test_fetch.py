@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from aggregator import USER_AGENT
 from aggregator.errors import BlockedAddressError, FetchError, TooLargeError
-from aggregator.fetch import (
+from aggregator.fetch.fetcher import (
     Fetcher,
     FetchLimits,
     RetryLaterError,
@@ -34,7 +34,7 @@ from aggregator.fetch import (
     make_client,
     parse_retry_after,
 )
-from aggregator.fetching.pinning import install_pinning
+from aggregator.fetch.pinning import install_pinning
 from aggregator.types import FetchResult
 
 T = TypeVar("T")

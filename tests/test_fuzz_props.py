@@ -20,13 +20,13 @@ from html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator.cluster import Clusterer
-from aggregator.config import parse_config
+from aggregator.cluster.clusterer import Clusterer
+from aggregator.config.model import parse_config
 from aggregator.errors import ParseError
-from aggregator.parse import parse_feed
+from aggregator.identity.urls import canonical_url, is_http_url
+from aggregator.parse.feed import parse_feed
 from aggregator.pipeline import newest_indexes
 from aggregator.types import ClusterDoc
-from aggregator.urls import canonical_url, is_http_url
 from tests.test_urls import http_urls
 
 # ----------------------------------------------------------------------------- config

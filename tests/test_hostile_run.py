@@ -690,11 +690,11 @@ def test_metadata_address_is_refused_before_any_connection(tmp_path: Path) -> No
 
     import httpx
 
-    from aggregator.cluster import Clusterer
-    from aggregator.config import FeedConfig
-    from aggregator.dedupe import NearDuplicates
-    from aggregator.extract import Extractor
-    from aggregator.fetch import Fetcher, FetchLimits
+    from aggregator.cluster.clusterer import Clusterer
+    from aggregator.config.model import FeedConfig
+    from aggregator.extract.body import Extractor
+    from aggregator.fetch.fetcher import Fetcher, FetchLimits
+    from aggregator.identity.near import NearDuplicates
     from aggregator.pipeline import Pipeline
     from aggregator.store.sqlite import SqliteStore
 

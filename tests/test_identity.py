@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aggregator.identity import article_key, match_existing
+from aggregator.identity.keys import article_key, match_existing
 from aggregator.store import ExistingRef
 
 FEED_A = "https://a.example/feed.xml"

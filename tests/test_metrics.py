@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from starlette.testclient import TestClient
 
-from aggregator.metrics import Metrics
+from aggregator.daemon.metrics import Metrics
 from aggregator.pipeline import IngestCounts, PollReport
 from aggregator.store import FeedState
 from aggregator.store.sqlite import SqliteStore

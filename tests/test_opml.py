@@ -1,4 +1,4 @@
-"""OPML in and out (aggregator.opml, feedsfile.import_opml/export_opml): lossless round trips,
+"""OPML in and out (aggregator.config.opml, feedsfile.import_opml/export_opml): lossless round trips,
 other readers' OPML, and documents refused as unsafe."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator.config import Config, load_config, parse_config
+from aggregator.config.editor import export_opml, import_opml, list_feeds
+from aggregator.config.model import Config, load_config, parse_config
+from aggregator.config.opml import AGG_NS, OpmlError, OpmlFeed, parse_opml, write_opml
 from aggregator.errors import ConfigError
-from aggregator.feedsfile import export_opml, import_opml, list_feeds
-from aggregator.opml import AGG_NS, OpmlError, OpmlFeed, parse_opml, write_opml
 
 ROOT = Path(__file__).resolve().parent.parent
 

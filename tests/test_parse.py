@@ -20,11 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.errors import FeedError, ParseError
-from aggregator.parse import NotAFeedError, parse_feed
-from aggregator.parsing.dates import parse_date
-from aggregator.parsing.encoding import decode_document
-from aggregator.parsing.prepare import prepare_xml
-from aggregator.parsing.text import fix_mojibake, has_mojibake, html_to_text
+from aggregator.parse.dates import parse_date
+from aggregator.parse.encoding import decode_document
+from aggregator.parse.feed import NotAFeedError, parse_feed
+from aggregator.parse.prepare import prepare_xml
+from aggregator.parse.text import fix_mojibake, has_mojibake, html_to_text
 from aggregator.types import ParsedFeed
 
 GOLDEN = Path(__file__).parent / "golden" / "feeds"

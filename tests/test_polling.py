@@ -8,7 +8,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
+from aggregator.fetch.polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
 
 M = timedelta(minutes=1)
 BOUNDS = {"interval": 30 * M, "min_interval": 5 * M, "max_interval": 24 * 60 * M}

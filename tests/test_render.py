@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 import pytest
 
-from aggregator.digest import build_digest, lead_text
-from aggregator.render import render
+from aggregator.read.digest import build_digest, lead_text
+from aggregator.read.render import render
 from aggregator.store.sqlite import SqliteStore
 from aggregator.types import NewArticle, Placement
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import AggregatorError
-from aggregator.replay import ReplayError, read_records, replay_order, to_doc
+from aggregator.read.replay import ReplayError, read_records, replay_order, to_doc
 
 
 def write(tmp_path: Path, lines: list[str]) -> Path:

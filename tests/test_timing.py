@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.cluster import Clusterer
-from aggregator.dedupe import NearDuplicates
+from aggregator.cluster.clusterer import Clusterer
+from aggregator.identity.near import NearDuplicates
 from aggregator.pipeline import IngestCounts, Pipeline, _yielding
 from aggregator.store.sqlite import SqliteStore
 from aggregator.timing import StageTimer

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from aggregator.urls import (
+from aggregator.identity.urls import (
     TRACKING_PARAMS,
     TRACKING_PREFIXES,
     canonical_url,

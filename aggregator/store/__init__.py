@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ..types import ClusterDoc, NewArticle, Placement, StoredArticle, StoryRecord
+from aggregator.types import ClusterDoc, NewArticle, Placement, StoredArticle, StoryRecord
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import StorageError
-from ..types import ClusterDoc, NewArticle, Placement, StoredArticle, StoryRecord
-from . import ExistingRef, FeedState
+from aggregator.errors import StorageError
+from aggregator.store import ExistingRef, FeedState
+from aggregator.types import ClusterDoc, NewArticle, Placement, StoredArticle, StoryRecord
 
 DB_NAME = "aggregator.sqlite3"
 

@@ -13,6 +13,6 @@ own read-only SQLite connection, so a slow query never blocks the event loop (or
 sharing it) and connections never cross threads.
 """
 
-from .app import create_app, serve, serve_until_signalled
+from aggregator.web.app import create_app, serve, serve_until_signalled
 
 __all__ = ["create_app", "serve", "serve_until_signalled"]

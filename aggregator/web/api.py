@@ -23,14 +23,21 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import __version__
-from ..digest import DigestStory, lead_text
-from ..render import story_json
-from ..store import FeedState
-from ..types import StoredArticle, iso_utc
-from .pages import feed_health, story_href
-from .queries import BadRequest, open_store, paging, story_detail, story_filter, story_page
-from .responses import cached, context
+from aggregator import __version__
+from aggregator.read.digest import DigestStory, lead_text
+from aggregator.read.render import story_json
+from aggregator.store import FeedState
+from aggregator.types import StoredArticle, iso_utc
+from aggregator.web.pages import feed_health, story_href
+from aggregator.web.queries import (
+    BadRequest,
+    open_store,
+    paging,
+    story_detail,
+    story_filter,
+    story_page,
+)
+from aggregator.web.responses import cached, context
 
 JSON = "application/json"
 DEFAULT_LIMIT = 30

@@ -24,12 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import ConfigError, StorageError
-from ..metrics import CONTENT_TYPE, Metrics
-from . import api, feeds, pages
-from .queries import BadRequest
-from .responses import Clock, WebContext, cached, wants_json
-from .style import CSS, VERSION
+from aggregator.daemon.metrics import CONTENT_TYPE, Metrics
+from aggregator.errors import ConfigError, StorageError
+from aggregator.web import api, feeds, pages
+from aggregator.web.queries import BadRequest
+from aggregator.web.responses import Clock, WebContext, cached, wants_json
+from aggregator.web.style import CSS, VERSION
 
 log = logging.getLogger(__name__)
 

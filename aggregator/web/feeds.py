@@ -20,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..digest import Digest, DigestStory
-from ..render import FeedLinks, render_atom, render_jsonfeed, render_rss
-from .pages import plural, story_href
-from .queries import StoryFilter, open_store, paging, story_filter, story_page
-from .responses import cached, context
-from .safety import clean_html, outbound_link, text
+from aggregator.read.digest import Digest, DigestStory
+from aggregator.read.render import FeedLinks, render_atom, render_jsonfeed, render_rss
+from aggregator.web.pages import plural, story_href
+from aggregator.web.queries import StoryFilter, open_store, paging, story_filter, story_page
+from aggregator.web.responses import cached, context
+from aggregator.web.safety import clean_html, outbound_link, text
 
 DEFAULT_LIMIT = 50
 # A fixed date for a feed with no story yet, so that even an empty feed is stable.

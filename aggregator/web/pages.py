@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..digest import DigestStory, lead_text
-from ..store import FeedState
-from ..types import StoredArticle, iso_utc
-from .queries import (
+from aggregator.read.digest import DigestStory, lead_text
+from aggregator.store import FeedState
+from aggregator.types import StoredArticle, iso_utc
+from aggregator.web.queries import (
     MIN_SOURCES,
     PERIODS,
     StoryDetail,
@@ -32,9 +32,9 @@ from .queries import (
     story_filter,
     story_page,
 )
-from .responses import cached, context
-from .safety import clean_html, outbound_link, text
-from .style import VERSION
+from aggregator.web.responses import cached, context
+from aggregator.web.safety import clean_html, outbound_link, text
+from aggregator.web.style import VERSION
 
 PAGE_SIZE = 30
 CARD_OUTLETS = 8  # outlets listed on a front-page card before "+N more"

@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from ..digest import DigestStory, story_view
-from ..durations import parse_duration
-from ..store.sqlite import SqliteStore
-from ..types import StoredArticle, StoryRecord
+from aggregator.config.durations import parse_duration
+from aggregator.read.digest import DigestStory, story_view
+from aggregator.store.sqlite import SqliteStore
+from aggregator.types import StoredArticle, StoryRecord
 
 DEFAULT_SINCE = "3d"  # the clustering window: stories still growing
 PERIODS: tuple[tuple[str, str], ...] = (

@@ -11,7 +11,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .queries import StoryCache
+from aggregator.web.queries import StoryCache
 
 Clock = Callable[[], datetime]
 

@@ -1,0 +1,338 @@
+"""Online story clustering: place each new article in the story it reports, or start one.
+
+    for each article, in arrival order:
+        vector  = TF-IDF of headline + body, names boosted; the IDF starts from English
+                  document frequencies and learns the stream's own as it grows
+        stories = live stories sharing its strongest terms (inverted index; no scan)
+        score   = cosine(vector, story centroid) x recency of the story, or 0 when the
+                  two share names only (same place or people, nothing of what happened)
+        join the best story if score >= threshold (higher for long texts than for
+        headlines), else start a new story
+        if the article also matches a second story whose centroid is close to the joined
+        one, the two report one event: merge them (the older story id survives)
+
+Recency counts the articles the stream has seen since the story's last one: a story's pull
+halves for every ``half_life_articles`` articles that went elsewhere. A story still being
+written about stays in reach however long it runs; one that went quiet stops pulling in
+weak matches, so a later event of the same kind starts its own story. Stories with no
+article for ``window`` are forgotten, so memory and the cost of one placement depend on the
+news of the window, not on history. docs/clustering.md says how the knobs were calibrated.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from rapidfuzz import fuzz
+
+from aggregator.cluster import text as textmod
+from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
+from aggregator.cluster.vectors import DocumentFrequencies, Vector, weigh
+from aggregator.types import ClusterDoc, Placement
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    # stories with no article for this long are closed and forgotten
+    window: timedelta = timedelta(days=3)
+    # minimum recency-damped cosine between an article and a story centroid to join it, for
+    # an article with a body (``long_terms`` terms or more) ...
+    threshold: float = 0.3
+    # ... and for a headline alone (``short_terms`` terms or fewer); linear in between
+    short_threshold: float = 0.08
+    short_terms: int = 10
+    long_terms: int = 40
+    # an article with names in its body must also share this much of the cosine through
+    # other words (what happened) with a story: one place or person in common is not an event
+    min_content: float = 0.005
+    # weight of the English prior in the IDF, as a number of documents seen before the first
+    virtual_docs: float = 1000.0
+    # a story's pull halves for every this many articles placed elsewhere since its last one
+    half_life_articles: int = 100
+    # ... and for every this long without a new article (None: no decay with time)
+    half_life: timedelta | None = None
+    # two stories merge when one article matches both and their centroids are this close
+    # (headlines; and for articles with a body)
+    merge_threshold: float = 0.15
+    long_merge_threshold: float = 0.5
+    # extra weight of words written as names in a body (people, places, organisations)
+    name_boost: float = 3.0
+    # the headline counts as this many occurrences of each of its words
+    title_weight: float = 2.0
+    # cost bounds: terms kept per article and per story, terms probed in the index,
+    # stories read per probed term, stories scored
+    doc_terms: int = 60
+    story_terms: int = 200
+    probe_terms: int = 12
+    probe_cap: int = 50
+    max_candidates: int = 20
+    headlines_kept: int = 8
+
+
+class Features(NamedTuple):
+    """What placing an article needs from its own text alone (``Clusterer.features``)."""
+
+    counts: dict[str, float]  # term counts of headline (weighted) + body, outlet name gone
+    title_terms: Counter[str]  # term counts of the headline alone
+    names: frozenset[str]  # terms written as names in the body
+
+
+class _Article(NamedTuple):
+    vector: Vector  # headline + body
+    title_vector: Vector  # headline alone (picks the story's title)
+    names: frozenset[str]  # terms written as names in the body
+
+
+class Clusterer:
+    """Stateful online clusterer; one instance per stream (not thread-safe)."""
+
+    def __init__(self, settings: ClusterSettings | None = None):
+        self.settings = settings or ClusterSettings()
+        self.frequencies = DocumentFrequencies(virtual_docs=self.settings.virtual_docs)
+        self.index = StoryIndex(probe_cap=self.settings.probe_cap)
+        self._story_of = ExpiringMap()  # article id -> story id it was placed in
+        self._alias = ExpiringMap()  # absorbed story id -> the story that absorbed it
+        self._now: datetime | None = None  # latest publication time seen
+        self._tick = 0  # articles seen: the clock that recency is measured on
+
+    # -- public interface ---------------------------------------------------------------
+
+    def add(
+        self,
+        doc: ClusterDoc,
+        *,
+        duplicate_of: str | None = None,
+        features: Features | None = None,
+    ) -> Placement:
+        """Place one new article: join the best live story or start one.
+
+        ``features``: ``self.features(doc)`` computed earlier (it depends on the article
+        alone, so a caller can compute it while waiting for other work).
+        """
+        when = self._advance(doc.published)
+        article = self._vectorise(doc, features)
+        vector = article.vector
+        scored = self._score_candidates(article)
+        story, score = self._choose(vector, scored, duplicate_of)
+        new_story = story is None
+        if story is None:
+            story = self.index.create(self._new_story_id(doc.id), when)
+        evidence = {} if new_story else self._evidence(doc, vector, story, when)
+        self._join(story, doc, vector, article.title_vector, when)
+        merges = () if new_story else self._merge_bridged(story, scored, vector)
+        story = self.index.stories[self._resolve(story.id)]
+        return Placement(
+            story_id=story.id,
+            score=round(score, 4),
+            new_story=new_story,
+            duplicate_of=duplicate_of,
+            evidence=evidence,
+            merges=merges,
+            story_title=story.title or None,
+        )
+
+    def features(self, doc: ClusterDoc) -> Features:
+        """The article's terms and names: the part of ``add`` that depends on it alone."""
+        s = self.settings
+        title_terms = Counter(textmod.terms(doc.title))
+        body = doc.text or ""
+        counts: dict[str, float] = dict(Counter(textmod.terms(body)))
+        for term, n in title_terms.items():
+            counts[term] = counts.get(term, 0.0) + s.title_weight * n
+        # an outlet's own name is in its bylines and datelines, whatever the event
+        for term in textmod.terms(doc.source or ""):
+            counts.pop(term, None)
+            title_terms.pop(term, None)
+        names = frozenset(textmod.names(body)) if body else frozenset()
+        return Features(counts, title_terms, names)
+
+    def restore(self, doc: ClusterDoc, story_id: str) -> None:
+        """Replay a stored placement at start-up (window's articles in time order).
+
+        The article is counted in the document frequencies as in ``add``, so after a restart
+        the IDF knows the window's news again.
+        """
+        when = self._advance(doc.published)
+        article = self._vectorise(doc)
+        story = self.index.stories.get(self._resolve(story_id))
+        if story is None:
+            story = self.index.create(story_id, when)
+        self._join(story, doc, article.vector, article.title_vector, when)
+
+    def story_title(self, story_id: str) -> str | None:
+        story = self.index.stories.get(self._resolve(story_id))
+        return (story.title or None) if story is not None else None
+
+    def story_of(self, article_id: str) -> str | None:
+        """Current story of an article still in the window (merges followed)."""
+        story_id = self._story_of.get(article_id)
+        return self._resolve(story_id) if story_id is not None else None
+
+    def __len__(self) -> int:
+        """Live stories."""
+        return len(self.index)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _advance(self, published: datetime | None) -> datetime | None:
+        """Move the clocks; an article without a date happened "now"."""
+        self._tick += 1
+        if published is not None and (self._now is None or published > self._now):
+            self._now = published
+            cutoff = published - self.settings.window
+            self.index.expire(cutoff)
+            self._story_of.expire(cutoff)
+            self._alias.expire(cutoff)
+        return published if published is not None else self._now
+
+    def _vectorise(self, doc: ClusterDoc, features: Features | None = None) -> _Article:
+        s = self.settings
+        counts, title_terms, names = features or self.features(doc)
+        self.frequencies.add(counts)
+        boosts = dict.fromkeys(names, s.name_boost)
+        vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
+        return _Article(vector, weigh(title_terms, self.frequencies), names)
+
+    def _score_candidates(self, article: _Article) -> list[tuple[float, Story]]:
+        """Best-first (score, story) for the live stories sharing the article's top terms."""
+        s = self.settings
+        vector = article.vector
+        probe = sorted(vector, key=lambda t: (-vector[t], t))[: s.probe_terms]
+        overlap: dict[str, float] = {}
+        for term, story_id in self.index.candidates(probe):
+            overlap[story_id] = overlap.get(story_id, 0.0) + vector[term]
+        best = sorted(overlap, key=lambda sid: (-overlap[sid], sid))[: s.max_candidates]
+        scored = []
+        for story_id in best:
+            story = self.index.stories[story_id]
+            if article.names and story.similarity(vector, article.names) < s.min_content:
+                score = 0.0  # names in common only: same place or people, another event
+            else:
+                score = story.similarity(vector) * self._recency(story)
+            scored.append((score, story))
+        # ties go to the older story, not to whichever the index met first
+        scored.sort(key=lambda x: (-x[0], x[1].seq))
+        return scored
+
+    def _choose(
+        self, vector: Vector, scored: list[tuple[float, Story]], duplicate_of: str | None
+    ) -> tuple[Story | None, float]:
+        """The story to join and the score; (None, 1.0) to start a new one."""
+        forced = self._story_for_article(duplicate_of) if duplicate_of else None
+        if forced is not None:
+            return forced, forced.similarity(vector)
+        if scored and scored[0][0] >= self._threshold(vector):
+            return scored[0][1], scored[0][0]
+        return None, 1.0
+
+    def _threshold(self, vector: Vector) -> float:
+        """The score a story needs to take this article.
+
+        Two long texts about different events share many ordinary words by chance (places,
+        institutions, "inflation"), two headlines hardly ever do; a match between headlines
+        is also lower, their centroid being spread over many phrasings of one event.
+        """
+        s = self.settings
+        return self._by_length(vector, s.short_threshold, s.threshold)
+
+    def _by_length(self, vector: Vector, short: float, long: float) -> float:
+        """``short`` for a headline alone, ``long`` for an article with a body; linear between."""
+        s = self.settings
+        span = max(s.long_terms - s.short_terms, 1)
+        share = min(max((len(vector) - s.short_terms) / span, 0.0), 1.0)
+        return short + share * (long - short)
+
+    def _recency(self, story: Story) -> float:
+        s = self.settings
+        factor = 1.0
+        if s.half_life_articles > 0:
+            factor *= 0.5 ** ((self._tick - story.last_tick) / s.half_life_articles)
+        if s.half_life is not None and self._now is not None and story.last_time is not None:
+            quiet = max((self._now - story.last_time) / s.half_life, 0.0)
+            factor *= 0.5**quiet
+        return float(factor)
+
+    def _join(
+        self,
+        story: Story,
+        doc: ClusterDoc,
+        vector: Vector,
+        title_vector: Vector,
+        when: datetime | None,
+    ) -> None:
+        s = self.settings
+        self.index.touch(story, vector, when, s.story_terms)
+        story.last_tick = self._tick
+        story.add_headline(doc.title.strip(), title_vector or vector, s.headlines_kept)
+        self._story_of.put(doc.id, story.id, self._now)
+
+    def _merge_bridged(
+        self, story: Story, scored: list[tuple[float, Story]], vector: Vector
+    ) -> tuple[tuple[str, str], ...]:
+        """Merge the stories this article also matched when they are close to its story.
+
+        Online clustering splits an event when its first articles happen to share few words;
+        an article that matches both halves is the evidence that they are one story.
+        """
+        s = self.settings
+        merges = []
+        threshold = self._threshold(vector)
+        closeness = self._by_length(vector, s.merge_threshold, s.long_merge_threshold)
+        for score, other in scored:
+            if score < threshold or other.id == story.id or other.id not in self.index.stories:
+                continue
+            if story.closeness(other) < closeness:
+                continue
+            survivor, absorbed = (story, other) if story.older_than(other) else (other, story)
+            self.index.merge(survivor, absorbed, s.story_terms)
+            for title, vector in absorbed.headlines:
+                survivor.add_headline(title, vector, s.headlines_kept)
+            survivor.last_tick = max(survivor.last_tick, absorbed.last_tick)
+            self._alias.put(absorbed.id, survivor.id, self._now)
+            merges.append((absorbed.id, survivor.id))
+            story = survivor
+        return tuple(merges)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _resolve(self, story_id: str) -> str:
+        for _ in range(1000):  # chains are short; the bound only guards against a cycle
+            target = self._alias.get(story_id)
+            if target is None:
+                break
+            story_id = target
+        return story_id
+
+    def _story_for_article(self, article_id: str) -> Story | None:
+        story_id = self.story_of(article_id)
+        return self.index.stories.get(story_id) if story_id is not None else None
+
+    def _new_story_id(self, doc_id: str) -> str:
+        """The first article's id: stable, and readable in exports."""
+        story_id, n = doc_id, 1
+        while story_id in self.index.stories or self._alias.get(story_id) is not None:
+            n += 1
+            story_id = f"{doc_id}~{n}"
+        return story_id
+
+    def _evidence(
+        self, doc: ClusterDoc, vector: Vector, story: Story, when: datetime | None
+    ) -> dict[str, Any]:
+        shared = sorted(
+            (t for t in vector if t in story.centroid),
+            key=lambda t: (-vector[t] * story.centroid[t], t),
+        )[:8]
+        evidence: dict[str, Any] = {
+            "shared_terms": shared,
+            "cosine": round(story.similarity(vector), 4),
+            "recency": round(self._recency(story), 4),
+            "title_similarity": round(fuzz.token_set_ratio(doc.title, story.title) / 100, 3),
+            "story_size": story.size,
+        }
+        if when is not None and story.last_time is not None:
+            hours = (when - story.last_time).total_seconds() / 3600
+            evidence["hours_since_story"] = round(hours, 1)
+        return evidence

@@ -1,0 +1,127 @@
+"""Duplicate detection.
+
+``NearDuplicates`` finds an article whose body nearly copies an earlier one (syndicated wire
+copy, a republished press release), even when the copy changed its first line, byline or
+last paragraph. Bodies are cut into overlapping word 5-grams ("shingles"); a fixed quarter of
+the shingles (chosen by hash, so the same in every copy) is kept and indexed, and two bodies
+are near-duplicates when the kept shingles they share cover at least ``threshold`` of the
+larger set. Only bodies of the last ``window`` are remembered.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aggregator.types import ClusterDoc
+from aggregator.words import fold, tokens
+
+SHINGLE_WORDS = 5
+SAMPLE_MOD = 4  # keep shingles whose hash is 0 modulo this
+MIN_WORDS = 40  # shorter bodies (teasers, headlines) never match: too little to tell
+COMMON_LIMIT = 40  # a shingle in this many live bodies is boilerplate, not evidence
+
+
+def shingles(text: str) -> frozenset[int]:
+    """The sampled shingle hashes of a body; empty when the body is too short."""
+    words = tokens(fold(text))
+    if len(words) < MIN_WORDS:
+        return frozenset()
+    grams = (" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+    hashes = (zlib.crc32(g.encode()) for g in grams)
+    return frozenset(h for h in hashes if h % SAMPLE_MOD == 0)
+
+
+def resemblance(a: frozenset[int], b: frozenset[int]) -> float:
+    """Shared shingles over the larger set: symmetric, 1.0 for copies, low for a mere quote."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / max(len(a), len(b))
+
+
+@dataclass
+class _Entry:
+    id: str
+    shingles: frozenset[int]
+
+
+class NearDuplicates:
+    def __init__(self, *, window: timedelta = timedelta(days=3), threshold: float = 0.5):
+        self.window = window
+        self.threshold = threshold
+        self._entries: dict[str, _Entry] = {}
+        self._postings: dict[int, list[str]] = {}
+        self._order: deque[tuple[datetime, str]] = deque()
+        self._now: datetime | None = None
+        self._last: tuple[str, str, frozenset[int]] | None = None  # find() -> add() reuse
+
+    def _shingles(self, doc: ClusterDoc, given: frozenset[int] | None = None) -> frozenset[int]:
+        if given is not None:
+            mine = given
+        elif self._last is not None and self._last[0] == doc.id and self._last[1] is doc.text:
+            return self._last[2]
+        else:
+            mine = shingles(doc.text)
+        self._last = (doc.id, doc.text, mine)
+        return mine
+
+    def find(self, doc: ClusterDoc, prepared: frozenset[int] | None = None) -> str | None:
+        """Id of the earlier article whose body this one nearly copies, else None.
+
+        ``prepared``: ``shingles(doc.text)``, when the caller computed it earlier.
+        """
+        self._advance(doc.published)
+        mine = self._shingles(doc, prepared)
+        if not mine:
+            return None
+        shared: dict[str, int] = {}
+        for h in mine:
+            posting = self._postings.get(h)
+            if posting is None or len(posting) >= COMMON_LIMIT:
+                continue
+            for other in posting:
+                shared[other] = shared.get(other, 0) + 1
+        best, best_score = None, 0.0
+        # earliest id first among equals: the original, not a later copy, is named
+        for other in sorted(shared, key=lambda i: -shared[i]):
+            theirs = self._entries[other].shingles
+            score = shared[other] / max(len(mine), len(theirs))
+            if score > best_score:
+                best, best_score = other, score
+        return best if best_score >= self.threshold else None
+
+    def add(self, doc: ClusterDoc) -> None:
+        """Remember an article's body (call after ``find``)."""
+        when = self._advance(doc.published)
+        mine = self._shingles(doc)
+        if not mine or doc.id in self._entries:
+            return
+        self._entries[doc.id] = _Entry(doc.id, mine)
+        for h in mine:
+            self._postings.setdefault(h, []).append(doc.id)
+        if when is not None:
+            self._order.append((when, doc.id))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _advance(self, published: datetime | None) -> datetime | None:
+        if published is not None and (self._now is None or published > self._now):
+            self._now = published
+            self._expire(published - self.window)
+        return self._now
+
+    def _expire(self, cutoff: datetime) -> None:
+        while self._order and self._order[0][0] < cutoff:
+            _, doc_id = self._order.popleft()
+            entry = self._entries.pop(doc_id, None)
+            if entry is None:
+                continue
+            for h in entry.shingles:
+                posting = self._postings.get(h)
+                if posting is not None:
+                    posting.remove(doc_id)
+                    if not posting:
+                        del self._postings[h]
