@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aggregator.read.replay import arrivals, read_records  # noqa: E402
 from bench.scoring import bcubed, pair_counting  # noqa: E402
-from tests.localsite import LocalSite  # noqa: E402
+from tests.support.localsite import LocalSite  # noqa: E402
 
 SYNTHETIC_OUTLETS = 8
 

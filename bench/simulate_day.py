@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aggregator.cli.main import build_pipeline, close_pipeline, main  # noqa: E402
 from aggregator.config.model import parse_config  # noqa: E402
 from aggregator.store.sqlite import SqliteStore  # noqa: E402
-from tests.localsite import LocalSite  # noqa: E402
+from tests.support.localsite import LocalSite  # noqa: E402
 
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 

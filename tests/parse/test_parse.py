@@ -1,6 +1,6 @@
 """The parse stage: golden feeds, security guards, encodings, plain text, not-a-feed errors.
 
-Golden files live in tests/golden/feeds: ``<name>.<ext>`` and ``<name>.expected.json``. After a
+Golden files live in tests/parse/golden: ``<name>.<ext>`` and ``<name>.expected.json``. After a
 deliberate change of output, regenerate them and review the diff (the tests only compare):
 
     PYTHONPATH=. .venv/bin/python tests/test_parse.py --regenerate
@@ -27,7 +27,7 @@ from aggregator.parse.prepare import prepare_xml
 from aggregator.parse.text import fix_mojibake, has_mojibake, html_to_text
 from aggregator.types import ParsedFeed
 
-GOLDEN = Path(__file__).parent / "golden" / "feeds"
+GOLDEN = Path(__file__).parent / "golden"
 CONTENT_TYPES = {".json": "application/feed+json", ".html": "text/html", ".xml": "application/xml"}
 
 

@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from aggregator.demo.site import DemoSite
 
 NOW = datetime(2025, 6, 11, 12, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from aggregator.web import create_app
-from aggregator.web.app import ServerThread
 from tests.test_e2e import aggregator
 from tests.test_server import NOW, storage  # noqa: F401 - a fixture: the hostile store
 
+from aggregator.web import create_app
+from aggregator.web.app import ServerThread
+
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

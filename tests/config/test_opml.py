@@ -15,7 +15,7 @@ from aggregator.config.model import Config, load_config, parse_config
 from aggregator.config.opml import AGG_NS, OpmlError, OpmlFeed, parse_opml, write_opml
 from aggregator.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 FEEDS = """\
 settings:

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.localsite import LocalSite
 from tests.test_hostile_run import (
     Item,
     aggregator_cmd,
@@ -31,6 +30,8 @@ from tests.test_hostile_run import (
     synthetic_article,
     unsound,
 )
+
+from tests.support.localsite import LocalSite
 
 DB = "aggregator.sqlite3"
 

@@ -35,10 +35,10 @@ from types import TracebackType
 import pytest
 
 from aggregator.pipeline import MAX_PAGES_PER_POLL
-from tests.hostile_server import HostileServer
-from tests.localsite import LocalSite
+from tests.support.hostile_server import HostileServer
+from tests.support.localsite import LocalSite
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GiB = 1024**3
 RUN_LIMIT_SECONDS = 180  # the issue's bound for one pass over the hostile world
 
@@ -605,7 +605,7 @@ class _V6Site(LocalSite):
     """LocalSite on [::1]: the stdlib server binds IPv4 unless its class says otherwise."""
 
     def __init__(self) -> None:
-        import tests.localsite as localsite
+        import tests.support.localsite as localsite
 
         class V6Server(localsite.ThreadingHTTPServer):
             address_family = socket.AF_INET6

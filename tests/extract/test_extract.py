@@ -29,7 +29,7 @@ from aggregator.extract.workers import Workers
 from aggregator.parse.feed import NotAFeedError, parse_feed
 from aggregator.types import Extracted, ParsedFeed
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).parent / "pages"
 URL = "https://courier.example/news/harbour-bridge-reopens"
 
 
@@ -360,7 +360,7 @@ def _alive(pid: int) -> bool:
 def test_workers_and_their_forkserver_end_when_the_daemon_is_killed(tmp_path: Path) -> None:
     script = tmp_path / "daemon.py"
     script.write_text(KILLED_DAEMON)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     out = tmp_path / "out.txt"
     with out.open("w") as stdout:  # a file, not a pipe: orphans would hold a pipe open
         done = subprocess.run([sys.executable, str(script)], stdout=stdout, env=env, timeout=120)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.localsite import LocalSite
-from tests.sample_news import event_of, publish
+from tests.support.localsite import LocalSite
+from tests.support.sample_news import event_of, publish
 
 
 def aggregator(

@@ -27,9 +27,9 @@ from aggregator.config.editor import (
 from aggregator.config.model import load_config
 from aggregator.errors import ConfigError
 from aggregator.fetch.fetcher import Fetcher, FetchLimits, make_client
-from tests.localsite import LocalSite
+from tests.support.localsite import LocalSite
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 BEFORE = """\
 # My feeds — hand-written, with comments that must survive.

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import brotli
 import httpx
 import pytest
-from hostile_server import ETAG, FEED, LAST_MODIFIED, PAGE, HostileServer
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,6 +35,7 @@ from aggregator.fetch.fetcher import (
 )
 from aggregator.fetch.pinning import install_pinning
 from aggregator.types import FetchResult
+from tests.support.hostile_server import ETAG, FEED, LAST_MODIFIED, PAGE, HostileServer
 
 T = TypeVar("T")
 KiB = 1024

@@ -21,12 +21,12 @@ from urllib.parse import urlencode
 import feedparser
 import httpx
 import pytest
+from tests.test_e2e import aggregator
 
 from aggregator.web import create_app
 from aggregator.web.app import SECURITY_HEADERS, ServerThread
-from tests.localsite import LocalSite
-from tests.sample_news import page_html, publish
-from tests.test_e2e import aggregator
+from tests.support.localsite import LocalSite
+from tests.support.sample_news import page_html, publish
 
 NOW = datetime(2026, 11, 13, 12, 0, tzinfo=UTC)  # a day after the newest sample article
 

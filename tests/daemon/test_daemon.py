@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.localsite import LocalSite
-from tests.sample_news import publish
+from tests.support.localsite import LocalSite
+from tests.support.sample_news import publish
 
 WAIT = 60.0  # safety net only: every wait below ends as soon as its condition holds
 

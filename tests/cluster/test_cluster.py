@@ -20,7 +20,7 @@ from aggregator.cluster.text import names, stem, terms
 from aggregator.cluster.vectors import DocumentFrequencies
 from aggregator.types import ClusterDoc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.scoring import bcubed, pair_counting  # noqa: E402
 
 T0 = datetime(2024, 5, 1, 8, tzinfo=UTC)
