@@ -27,16 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.test_hostile_run import (  # noqa: E402
-    Item,
-    article_page,
-    check_store,
-    rss,
-    run_measured,
-    synthetic_article,
-    unsound,
-)
-
+from tests.support.commands import run_measured  # noqa: E402
+from tests.support.hostile import Item, article_page, check_store, rss, synthetic_article, unsound  # noqa: E402
 from tests.support.localsite import LocalSite  # noqa: E402
 
 SIZES = (1, 5, 10, 20, 20, 40, 60)

@@ -27,10 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from tests.test_hostile_run import _WORDS, aggregator_cmd, aggregator_env
 
 from aggregator.read.digest import build_digest
 from aggregator.store.sqlite import SqliteStore
+from tests.support.commands import aggregator_cmd, aggregator_env
+from tests.support.hostile import _WORDS
 
 # ----------------------------------------------------------------------------- the writer
 

@@ -19,18 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.test_hostile_run import (
-    Item,
-    aggregator_cmd,
-    aggregator_env,
-    article_page,
-    check_store,
-    export_records,
-    rss,
-    synthetic_article,
-    unsound,
-)
-
+from tests.support.commands import aggregator_cmd, aggregator_env, export_records
+from tests.support.hostile import Item, article_page, check_store, rss, synthetic_article, unsound
 from tests.support.localsite import LocalSite
 
 DB = "aggregator.sqlite3"

@@ -14,24 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.commands import aggregator
 from tests.support.localsite import LocalSite
 from tests.support.sample_news import event_of, publish
-
-
-def aggregator(
-    *args: str, timeout: float = 120, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_PROXY": "*", "no_proxy": "*"}
-    result = subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"aggregator {args} exited {result.returncode}:\n{result.stderr}")
-    return result
 
 
 def export(storage: Path) -> list[dict]:
