@@ -1,8 +1,11 @@
 """Article identity: the stable key of an entry and the exact-duplicate decision.
 
-One stored article per guid / canonical URL across all feeds. Entries that share a link
-but are clearly different (some feeds give every entry the site's home page as link) stay
-distinct. Pure functions: no I/O.
+Across feeds, one stored article per global guid / canonical URL (tracking parameters and
+fragments dropped). Inside one feed the feed's own word counts: two entries one feed lists
+separately stay two articles unless they share a guid, or share link (fragment included),
+title and content. So a newsletter whose items differ only by ``#fragment`` keeps every
+item, and a feed that gives every entry the same link keeps every entry whose title
+differs. Pure functions: no I/O.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz
 
@@ -20,11 +24,16 @@ SAME_LINK_TITLE_SIMILARITY = 80.0
 
 
 def article_key(
-    feed_url: str | None, guid: str | None, canonical_url: str | None, title: str
+    feed_url: str | None, guid: str | None, link: str | None, title: str, text: str = ""
 ) -> str:
-    """A stable key for a new entry: the same entry in the same feed always gets the same key."""
-    basis = "\n".join([feed_url or "", guid or "", canonical_url or "", title])
-    return "a" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+    """A stable key for a new entry: the same entry in the same feed always gets the same key,
+    and two entries of one feed document get one key only when they share a guid, or share
+    link (with its fragment), title and text."""
+    if guid:
+        basis = ["guid", feed_url or "", guid]
+    else:
+        basis = ["entry", feed_url or "", link or "", normalise(title), normalise(text)]
+    return "a" + hashlib.sha1("\n".join(basis).encode("utf-8")).hexdigest()[:20]
 
 
 def content_hash(title: str, text: str) -> str:
@@ -51,6 +60,13 @@ def titles_agree(a: str, b: str) -> bool:
     return fuzz.token_sort_ratio(a, b) >= SAME_LINK_TITLE_SIMILARITY
 
 
+def fragment(url: str | None) -> str:
+    try:
+        return urlsplit(url or "").fragment
+    except ValueError:
+        return ""
+
+
 def match_existing(
     *,
     feed_url: str | None,
@@ -58,20 +74,38 @@ def match_existing(
     canonical_url: str | None,
     title: str,
     existing: list[ExistingRef],
+    url: str | None = None,
+    shared_link: bool = False,
 ) -> ExistingRef | None:
-    """The stored article this entry is, if any."""
+    """The stored article this entry is, if any.
+
+    ``url`` is the link as the feed lists it; ``shared_link`` says that other entries of the
+    same feed document list that link too, so inside that feed it says nothing of identity.
+    """
     for ref in existing:
         if guid and ref.guid == guid and (ref.feed_url == feed_url or guid_is_global(guid)):
             return ref
     for ref in existing:
         if not canonical_url or ref.canonical_url != canonical_url:
             continue
-        # Same feed, both with guids that differ: the feed says these are two entries.
-        if ref.feed_url == feed_url and guid and ref.guid and guid != ref.guid:
-            if not titles_agree(title, ref.title):
-                continue
-            if guid_is_global(guid) or guid_is_global(ref.guid):
-                continue
-        if titles_agree(title, ref.title):
+        if ref.feed_url != feed_url:
+            if titles_agree(title, ref.title):
+                return ref
+        elif _same_entry_of_one_feed(guid, url, title, shared_link, ref):
             return ref
     return None
+
+
+def _same_entry_of_one_feed(
+    guid: str | None, url: str | None, title: str, shared_link: bool, ref: ExistingRef
+) -> bool:
+    """An entry of the feed that first stored ``ref``, with the same canonical link."""
+    if guid and ref.guid and guid != ref.guid and (guid_is_global(guid) or guid_is_global(ref.guid)):
+        return False  # the feed says these are two entries
+    if url and ref.url and fragment(url) != fragment(ref.url):
+        return False  # entries.php#111 and entries.php#110: two items of one page
+    if shared_link:
+        # every entry links the same page ("news.html"): only the title tells them apart,
+        # and "NixOS 18.09 released" is not "NixOS 19.03 released"
+        return normalise(title) == normalise(ref.title)
+    return titles_agree(title, ref.title)

@@ -50,6 +50,7 @@ class ExistingRef:
     canonical_url: str | None
     title: str
     feed_url: str | None
+    url: str | None = None  # as the feed listed it (with its fragment)
 
 
 class Store(Protocol):
