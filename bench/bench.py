@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # `bench` package that gen.py is imported from
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from aggregator.cli.main import build_pipeline, close_pipeline  # noqa: E402
+from aggregator.cli.common import build_pipeline, close_pipeline  # noqa: E402
 from aggregator.config.model import FeedConfig, Settings  # noqa: E402
 from aggregator.pipeline import Pipeline, PollReport  # noqa: E402
 from aggregator.store.sqlite import SqliteStore  # noqa: E402

@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregator.cli.main import build_pipeline, close_pipeline, main  # noqa: E402
+from aggregator.cli.common import build_pipeline, close_pipeline  # noqa: E402
+from aggregator.cli.main import main  # noqa: E402
 from aggregator.config.model import parse_config  # noqa: E402
 from aggregator.store.sqlite import SqliteStore  # noqa: E402
 from tests.support.localsite import LocalSite  # noqa: E402
