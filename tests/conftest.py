@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: speed is measured in bench/, never asserted in tests, and a busy
+# 2-core CI machine makes any wall-clock limit flaky.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 _PROXY_VARIABLES = (
     "HTTP_PROXY",

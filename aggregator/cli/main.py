@@ -14,6 +14,8 @@ from aggregator.cli import feeds, read, run
 from aggregator.cli.common import DEFAULT_CONFIG, setup_logging
 from aggregator.errors import AggregatorError
 
+HELP_ORDER = ["run", "export", "digest", "replay", "demo", "serve", "status", "explain", "feeds"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     from aggregator import __version__
@@ -26,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (run, read, feeds):
         group.add_parsers(sub)
+    # --help lists the commands in the order users meet them, not by group
+    listed = sub._choices_actions  # argparse keeps no public handle on this order
+    listed.sort(key=lambda a: HELP_ORDER.index(a.dest) if a.dest in HELP_ORDER else len(HELP_ORDER))
     return parser
 
 

@@ -100,7 +100,12 @@ def _same_entry_of_one_feed(
     guid: str | None, url: str | None, title: str, shared_link: bool, ref: ExistingRef
 ) -> bool:
     """An entry of the feed that first stored ``ref``, with the same canonical link."""
-    if guid and ref.guid and guid != ref.guid and (guid_is_global(guid) or guid_is_global(ref.guid)):
+    if (
+        guid
+        and ref.guid
+        and guid != ref.guid
+        and (guid_is_global(guid) or guid_is_global(ref.guid))
+    ):
         return False  # the feed says these are two entries
     if url and ref.url and fragment(url) != fragment(ref.url):
         return False  # entries.php#111 and entries.php#110: two items of one page
