@@ -15,6 +15,10 @@ FEED_TYPES = (
 )
 _HTML_ROOTS = frozenset({"html", "head", "body"})
 _HTML_HINT = re.compile(r"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
+# A feed's root element inside a page: an Atom <feed> in its namespace, <rss> or <rdf:RDF>
+_EMBEDDED_FEED = re.compile(
+    r"<(?:feed\b[^>]*\bxmlns\s*=\s*[\"']http://www\.w3\.org/2005/Atom[\"']|rss[\s>]|rdf:RDF[\s>])"
+)
 
 
 def looks_like_html(root: str, text: str, content_type: str) -> bool:
@@ -23,6 +27,12 @@ def looks_like_html(root: str, text: str, content_type: str) -> bool:
     if root:  # some other XML vocabulary: not a page
         return False
     return "html" in content_type.lower() or bool(_HTML_HINT.search(text[:4096]))
+
+
+def embeds_feed(text: str) -> bool:
+    """Whether a page carries a whole feed inside it (an XHTML document wrapping an Atom feed,
+    as some static site generators publish); feedparser reads those."""
+    return bool(_EMBEDDED_FEED.search(text))
 
 
 def discover_feed(text: str, url: str) -> str | None:

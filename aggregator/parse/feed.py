@@ -5,7 +5,8 @@
         if text is JSON:  return json_feed(text)   # JSON Feed 1.0 / 1.1, our own code
         xml   = prepare(text)                      # DOCTYPE removed (no entity attacks),
                                                    # undefined entities fixed, UTF-8
-        if xml is an HTML page: raise NotAFeedError(discovered=<link rel=alternate> URL)
+        if xml is an HTML page without a feed inside it:
+            raise NotAFeedError(discovered=<link rel=alternate> URL)
         result = feedparser(xml)                   # once; never fetches anything
         return convert(result)                     # plain text, UTC dates, absolute links
 
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from aggregator.errors import ParseError
-from aggregator.parse.discovery import discover_feed, looks_like_html
+from aggregator.parse.discovery import discover_feed, embeds_feed, looks_like_html
 from aggregator.parse.encoding import decode_document
 from aggregator.parse.jsonfeed import NotJsonFeed, looks_like_json, parse_json_feed
 from aggregator.parse.prepare import UnsafeDocument, prepare_xml
@@ -64,7 +65,8 @@ def _parse_xml(text: str, url: str, content_type: str, notes: list[str]) -> Pars
         prepared = prepare_xml(text)
     except UnsafeDocument as error:
         raise ParseError(url, f"cannot parse safely: {error}") from error
-    if looks_like_html(prepared.root, text, content_type):
+    page = looks_like_html(prepared.root, text, content_type)
+    if page and not embeds_feed(text):
         raise _not_a_feed(text, url)
     try:
         result = run_feedparser(prepared.data, url)
@@ -74,8 +76,12 @@ def _parse_xml(text: str, url: str, content_type: str, notes: list[str]) -> Pars
         # feedparser's fallback (loose) parser raises KeyError, TypeError, AttributeError...
         # on some broken documents: that is "not a feed we can read", not a bug of ours
         raise ParseError(url, f"feedparser failed: {type(error).__name__}: {error}") from error
+    if page and not (result.get("version") and result["entries"]):
+        raise _not_a_feed(text, url)
     if not result.get("version") and not result["entries"]:
         raise ParseError(url, _not_a_feed_reason(prepared.root, result.get("bozo_exception")))
+    if page:
+        notes.append("a feed inside an HTML document: read the feed, ignored the page")
     return convert(result, url, netscape=prepared.netscape, notes=notes + prepared.notes)
 
 

@@ -3,7 +3,7 @@
 Golden files live in tests/parse/golden: ``<name>.<ext>`` and ``<name>.expected.json``. After a
 deliberate change of output, regenerate them and review the diff (the tests only compare):
 
-    PYTHONPATH=. .venv/bin/python tests/test_parse.py --regenerate
+    PYTHONPATH=. .venv/bin/python tests/parse/test_parse.py --regenerate
 """
 
 from __future__ import annotations
@@ -370,6 +370,15 @@ def test_fix_mojibake_undoes_double_encoding(text: str) -> None:
 )
 def test_parse_date(value: object, expected: datetime | None) -> None:
     assert parse_date(value) == expected
+
+
+def test_a_page_that_only_mentions_a_feed_element_is_still_not_a_feed() -> None:
+    page = (
+        b"<!doctype html><html><head><title>How to write RSS</title></head><body>"
+        b"<p>Start with the root element:</p><rss version='2.0'></rss></body></html>"
+    )
+    with pytest.raises(NotAFeedError):
+        parse_feed(page, url="http://127.0.0.1/howto.html", content_type="text/html")
 
 
 def _regenerate() -> None:
