@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.test_hostile_run import (  # noqa: E402
+from tests.e2e.test_hostile_run import (  # noqa: E402
     Item,
     article_page,
     check_store,
@@ -36,7 +36,6 @@ from tests.test_hostile_run import (  # noqa: E402
     synthetic_article,
     unsound,
 )
-
 from tests.support.localsite import LocalSite  # noqa: E402
 
 SIZES = (1, 5, 10, 20, 20, 40, 60)

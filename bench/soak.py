@@ -28,9 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_concurrency import readers_during_ingest  # noqa: E402
-from tests.test_crash import DB, GrowingOutlets, crash_campaign  # noqa: E402
-from tests.test_hostile_run import (  # noqa: E402
+from bench.load import run_load  # noqa: E402
+from tests.e2e.test_concurrency import readers_during_ingest  # noqa: E402
+from tests.e2e.test_crash import DB, GrowingOutlets, crash_campaign  # noqa: E402
+from tests.e2e.test_hostile_run import (  # noqa: E402
     RUN_LIMIT_SECONDS,
     GiB,
     HostileWorld,
@@ -39,8 +40,6 @@ from tests.test_hostile_run import (  # noqa: E402
     run_measured,
     unsound,
 )
-
-from bench.load import run_load  # noqa: E402
 from tests.support.localsite import LocalSite  # noqa: E402
 
 MiB = 2**20
@@ -224,12 +223,12 @@ def fuzz(work: Path, quick: bool) -> tuple[Row, dict]:
 def _fuzz(name: str, examples: int) -> dict:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
-    from tests.test_fuzz_props import _atom, _entries, _json_feed, _rss
-    from tests.test_hostile_run import article_page, nested_html, synthetic_article
 
     from aggregator.errors import ParseError
     from aggregator.extract.body import extract_page
     from aggregator.parse.feed import parse_feed
+    from tests.e2e.test_fuzz_props import _atom, _entries, _json_feed, _rss
+    from tests.e2e.test_hostile_run import article_page, nested_html, synthetic_article
 
     def damaged(data: bytes, flips: list[tuple[int, int]], cut: int | None) -> bytes:
         out = bytearray(data)

@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from tests.test_hostile_run import _WORDS, aggregator_cmd, aggregator_env
 
 from aggregator.read.digest import build_digest
 from aggregator.store.sqlite import SqliteStore
+from tests.e2e.test_hostile_run import _WORDS, aggregator_cmd, aggregator_env
 
 # ----------------------------------------------------------------------------- the writer
 

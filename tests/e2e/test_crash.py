@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.test_hostile_run import (
+from tests.e2e.test_hostile_run import (
     Item,
     aggregator_cmd,
     aggregator_env,
@@ -30,7 +30,6 @@ from tests.test_hostile_run import (
     synthetic_article,
     unsound,
 )
-
 from tests.support.localsite import LocalSite
 
 DB = "aggregator.sqlite3"

@@ -19,7 +19,6 @@ from html import escape
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.test_urls import http_urls
 
 from aggregator.cluster.clusterer import Clusterer
 from aggregator.config.model import parse_config
@@ -28,6 +27,7 @@ from aggregator.identity.urls import canonical_url, is_http_url
 from aggregator.parse.feed import parse_feed
 from aggregator.pipeline import newest_indexes
 from aggregator.types import ClusterDoc
+from tests.identity.test_urls import http_urls
 
 # ----------------------------------------------------------------------------- config
 

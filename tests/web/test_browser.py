@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.test_e2e import aggregator
-from tests.test_server import NOW, storage  # noqa: F401 - a fixture: the hostile store
 
 from aggregator.web import create_app
 from aggregator.web.app import ServerThread
+from tests.e2e.test_e2e import aggregator
+from tests.web.test_server import NOW, storage  # noqa: F401 - a fixture: the hostile store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -21,10 +21,10 @@ from urllib.parse import urlencode
 import feedparser
 import httpx
 import pytest
-from tests.test_e2e import aggregator
 
 from aggregator.web import create_app
 from aggregator.web.app import SECURITY_HEADERS, ServerThread
+from tests.e2e.test_e2e import aggregator
 from tests.support.localsite import LocalSite
 from tests.support.sample_news import page_html, publish
 
