@@ -1,7 +1,9 @@
 """Storage behind one small interface.
 
-The pipeline and the read side only talk to :class:`Store`; ``sqlite.py`` implements it.
-A second backend (PostgreSQL for several instances) would implement the same protocol.
+The pipeline and the read side only talk to :class:`Store`; ``sqlite.py`` implements it
+(with ``schema.py``, ``reads.py`` and ``web_reads.py``). A second backend (PostgreSQL for
+several instances) would implement the same protocol next to it, reusing ``rows.py`` (rows
+<-> records, read by column name) and mirroring the SQLite modules one for one.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The readers' HTTP server: web pages, a JSON API and subscribable feeds. Read-only.
 
-    app.py      create_app(), serve(): the Starlette app, security headers, the uvicorn runner
+    app.py      create_app(), serve(): every URL, security headers, the uvicorn runner
     queries.py  request parameters -> validated filters; the store reads one request needs
-    pages.py    HTML pages: front page, story page, sources, API overview
-    api.py      the JSON API and its OpenAPI description
+    html.py     what every HTML page shares: layout, error page, times, plurals
+    pages.py    HTML pages: front page, sources, API overview
+    story.py    the story page: timeline, coverage, why each article is here
+    api.py      the JSON API
+    openapi.py  its OpenAPI description
     feeds.py    Atom, RSS 2.0 and JSON Feed of stories, per filter
     safety.py   sanitising and URL checks for everything that came from a feed
     style.py    the stylesheet (served from /static: the CSP forbids inline styles)

@@ -1,4 +1,4 @@
-"""The JSON API and its OpenAPI description.
+"""The JSON API (described in :mod:`aggregator.web.openapi`).
 
     GET /api/stories          stories, paged and filtered (the front page as data)
     GET /api/stories/{id}     one story with every article, its score and evidence
@@ -18,40 +18,22 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from aggregator import __version__
 from aggregator.read.digest import DigestStory, lead_text
 from aggregator.read.render import story_json
 from aggregator.store import FeedState
 from aggregator.types import StoredArticle, iso_utc
-from aggregator.web.pages import feed_health, story_href
-from aggregator.web.queries import (
-    BadRequest,
-    open_store,
-    paging,
-    story_detail,
-    story_filter,
-    story_page,
-)
-from aggregator.web.responses import cached, context
+from aggregator.web.html import story_href
+from aggregator.web.openapi import openapi
+from aggregator.web.pages import feed_health
+from aggregator.web.queries import BadRequest, open_store, paging, story_filter, story_page
+from aggregator.web.responses import JSON, Endpoint, cached, context, requested_story
 
-JSON = "application/json"
 DEFAULT_LIMIT = 30
 EXCERPT_CHARS = 500
-
-
-def routes() -> list[Route]:
-    return [
-        Route("/api/stories", list_stories, methods=["GET"]),
-        Route("/api/stories/{story_id:path}", get_story, methods=["GET"]),
-        Route("/api/articles", list_articles, methods=["GET"]),
-        Route("/api/feeds", list_feeds, methods=["GET"]),
-        Route("/api/openapi.json", openapi_json, methods=["GET"]),
-    ]
 
 
 def json_response(request: Request, doc: Any, status: int = 200) -> Response:
@@ -151,12 +133,8 @@ def list_stories(request: Request) -> Response:
 
 
 def get_story(request: Request) -> Response:
-    ctx = context(request)
     story_id = request.path_params["story_id"]
-    with open_store(ctx.storage) as store:
-        detail = story_detail(store, story_id)
-    if detail is None:
-        raise HTTPException(404, f"no story {story_id!r}")
+    detail = requested_story(request, f"no story {story_id!r}")
     if detail.record.id != story_id:
         return RedirectResponse(api_story_href(detail.record.id), status_code=301)
     doc = story_summary_json(detail.view)
@@ -209,307 +187,11 @@ def openapi_json(request: Request) -> Response:
     return json_response(request, openapi(context(request).title))
 
 
-# ---------------------------------------------------------------------- OpenAPI
-def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-_PARAMETERS = {
-    "since": _param(
-        "since",
-        {"type": "string", "default": "3d", "examples": ["24h", "7d", "all"]},
-        "Period: stories updated within it, e.g. 24h, 3d, 7d, or 'all'. "
-        "Defaults to 3d, or 'all' when q is given.",
-    ),
-    "tag": _param("tag", {"type": "string"}, "Only stories an outlet with this feed tag covered."),
-    "feed": _param("feed", {"type": "string"}, "Only stories (articles) from this feed URL."),
-    "min_sources": _param(
-        "min_sources",
-        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
-        "Only stories covered by at least this many outlets.",
-    ),
-    "q": _param("q", {"type": "string"}, "Words that must all appear in titles or bodies."),
-    "limit": _param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size."),
-    "offset": _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip."),
-    "include_text": _param(
-        "include_text", {"type": "boolean", "default": False}, "Add each article's full text."
-    ),
-    "order": _param(
-        "order",
-        {"type": "string", "enum": ["size", "recent"], "default": "size"},
-        "size: most outlets first (the front page); recent: last updated first.",
-    ),
+ENDPOINTS: dict[str, Endpoint] = {
+    "/api/stories": list_stories,
+    "/api/stories/{story_id:path}": get_story,
+    "/api/articles": list_articles,
+    "/api/feeds": list_feeds,
+    "/api/openapi.json": openapi_json,
+    "/healthz": health,
 }
-
-_NULL_STR = {"type": ["string", "null"]}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _schemas() -> dict[str, Any]:
-    digest_article = {
-        "type": "object",
-        "required": ["title", "url", "source", "published", "tags", "also_published_by"],
-        "properties": {
-            "title": {"type": "string"},
-            "url": _NULL_STR,
-            "source": _NULL_STR,
-            "published": _TIME,
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "also_published_by": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"source": _NULL_STR, "url": _NULL_STR},
-                },
-            },
-        },
-    }
-    story_summary = {
-        "type": "object",
-        "required": [
-            "id",
-            "title",
-            "first_published",
-            "last_updated",
-            "article_count",
-            "source_count",
-            "sources",
-            "outlets",
-            "first_report",
-            "summary",
-            "tags",
-            "links",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "first_published": _TIME,
-            "last_updated": _TIME,
-            "article_count": {"type": "integer"},
-            "source_count": {"type": "integer", "description": "distinct outlets"},
-            "sources": {"type": "array", "items": {"type": "string"}},
-            "outlets": {
-                "type": "array",
-                "description": "outlets in order of first report, with that time",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "first_seen"],
-                    "properties": {"name": {"type": "string"}, "first_seen": _TIME},
-                },
-            },
-            "first_report": {"oneOf": [_ref("DigestArticle"), {"type": "null"}]},
-            "summary": {"type": "string", "description": "lead of the representative article"},
-            "tags": {
-                "type": "object",
-                "description": "coverage by feed tag: tag -> number of outlets",
-                "additionalProperties": {"type": "integer"},
-            },
-            "links": {
-                "type": "object",
-                "required": ["self", "html"],
-                "properties": {"self": {"type": "string"}, "html": {"type": "string"}},
-            },
-        },
-    }
-    article = {
-        "type": "object",
-        "required": [
-            "id",
-            "key",
-            "story",
-            "title",
-            "url",
-            "canonical_url",
-            "source",
-            "feed",
-            "feeds",
-            "published",
-            "fetched",
-            "tags",
-            "summary",
-            "excerpt",
-            "text_source",
-            "duplicate_of",
-            "score",
-            "evidence",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            "key": {"type": "string"},
-            "story": _NULL_STR,
-            "title": {"type": "string"},
-            "url": _NULL_STR,
-            "canonical_url": _NULL_STR,
-            "source": _NULL_STR,
-            "feed": _NULL_STR,
-            "feeds": {"type": "array", "items": {"type": "string"}},
-            "published": _TIME,
-            "fetched": _TIME,
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "language": _NULL_STR,
-            "author": _NULL_STR,
-            "summary": {"type": "string"},
-            "excerpt": {"type": "string"},
-            "text": {"type": "string", "description": "only with include_text"},
-            "text_source": {"type": "string", "enum": ["page", "feed", "none"]},
-            "duplicate_of": {
-                "type": ["string", "null"],
-                "description": "canonical URL of the article this one copies",
-            },
-            "score": {"type": ["number", "null"], "description": "similarity when it joined"},
-            "evidence": {"type": "object", "description": "why the clusterer placed it here"},
-        },
-    }
-    story = {
-        "allOf": [
-            _ref("StorySummary"),
-            {
-                "type": "object",
-                "required": ["articles"],
-                "properties": {"articles": {"type": "array", "items": _ref("Article")}},
-            },
-        ]
-    }
-    feed = {
-        "type": "object",
-        "required": ["url", "name", "last_polled", "last_success", "error_count", "health"],
-        "properties": {
-            "url": {"type": "string"},
-            "name": _NULL_STR,
-            "title": _NULL_STR,
-            "last_polled": _TIME,
-            "last_success": _TIME,
-            "last_status": {"type": ["integer", "null"]},
-            "last_error": _NULL_STR,
-            "error_kind": _NULL_STR,
-            "error_count": {"type": "integer"},
-            "redirected_to": _NULL_STR,
-            "entries": {"type": "integer"},
-            "articles": {"type": "integer"},
-            "health": {
-                "type": "string",
-                "enum": ["ok", "failing", "gone", "not polled yet"],
-            },
-        },
-    }
-
-    def page_of(key: str, item: str) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "required": ["total", "limit", "offset", "next", key],
-            "properties": {
-                "total": {"type": "integer"},
-                "limit": {"type": "integer"},
-                "offset": {"type": "integer"},
-                "next": {"type": ["string", "null"], "description": "path of the next page"},
-                key: {"type": "array", "items": _ref(item)},
-            },
-        }
-
-    counts = {"type": "object", "additionalProperties": {"type": "integer"}}
-    return {
-        "DigestArticle": digest_article,
-        "StorySummary": story_summary,
-        "Story": story,
-        "Article": article,
-        "Feed": feed,
-        "StoryList": page_of("stories", "StorySummary"),
-        "ArticleList": page_of("articles", "Article"),
-        "FeedList": {
-            "type": "object",
-            "required": ["counts", "feeds"],
-            "properties": {"counts": counts, "feeds": {"type": "array", "items": _ref("Feed")}},
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status", "counts"],
-            "properties": {
-                "status": {"type": "string"},
-                "version": {"type": "string"},
-                "counts": counts,
-                "latest": _TIME,
-            },
-        },
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["status", "message"],
-                    "properties": {
-                        "status": {"type": "integer"},
-                        "message": {"type": "string"},
-                    },
-                }
-            },
-        },
-    }
-
-
-def _get(
-    summary: str, schema: str, params: list[str], *, errors: tuple[int, ...] = (400, 503)
-) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        "200": {"description": "OK", "content": {JSON: {"schema": _ref(schema)}}}
-    }
-    messages = {400: "Bad parameter", 404: "Not found", 503: "No data stored yet"}
-    for status in errors:
-        responses[str(status)] = {
-            "description": messages[status],
-            "content": {JSON: {"schema": _ref("Error")}},
-        }
-    return {
-        "get": {
-            "summary": summary,
-            "parameters": [{"$ref": f"#/components/parameters/{p}"} for p in params],
-            "responses": responses,
-        }
-    }
-
-
-def openapi(title: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the JSON API."""
-    story = _get("One story with every article", "Story", ["include_text"], errors=(404, 503))
-    story["get"]["parameters"].insert(
-        0,
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-    )
-    story["get"]["responses"]["301"] = {"description": "Merged into another story: its URL"}
-    filters = ["since", "tag", "feed", "min_sources", "q"]
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": f"{title}: stories across outlets",
-            "version": __version__,
-            "description": "Read-only API of a news aggregator: stories (articles about the "
-            "same event, grouped across outlets), their articles, and the feeds.",
-        },
-        "servers": [{"url": "/"}],
-        "paths": {
-            "/api/stories": _get(
-                "Stories, biggest and newest first",
-                "StoryList",
-                [*filters, "order", "limit", "offset"],
-            ),
-            "/api/stories/{id}": story,
-            "/api/articles": _get(
-                "Articles, newest first",
-                "ArticleList",
-                ["since", "feed", "q", "limit", "offset", "include_text"],
-            ),
-            "/api/feeds": _get("Feeds and their health", "FeedList", [], errors=(503,)),
-            "/healthz": _get("Liveness and store counts", "Health", [], errors=(503,)),
-        },
-        "components": {"parameters": _PARAMETERS, "schemas": _schemas()},
-    }

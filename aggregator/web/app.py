@@ -26,9 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator.daemon.metrics import CONTENT_TYPE, Metrics
 from aggregator.errors import ConfigError, StorageError
-from aggregator.web import api, feeds, pages
+from aggregator.web import api, feeds, html, pages
 from aggregator.web.queries import BadRequest
-from aggregator.web.responses import Clock, WebContext, cached, wants_json
+from aggregator.web.responses import Clock, Endpoint, WebContext, cached, wants_json
 from aggregator.web.style import CSS, VERSION
 
 log = logging.getLogger(__name__)
@@ -65,15 +65,16 @@ def create_app(
     def prometheus(request: Request) -> Response:
         return Response(exporter.exposition(), media_type=CONTENT_TYPE)
 
+    endpoints: dict[str, Endpoint] = {
+        **pages.ENDPOINTS,
+        **api.ENDPOINTS,
+        **feeds.ENDPOINTS,
+        "/static/style.css": stylesheet,
+        "/metrics": prometheus,
+    }
     app = Starlette(
-        routes=[
-            *pages.routes(),
-            *api.routes(),
-            *feeds.routes(),
-            Route("/static/style.css", stylesheet, methods=["GET"]),
-            Route("/healthz", api.health, methods=["GET"]),
-            Route("/metrics", prometheus, methods=["GET"]),
-        ],
+        # every URL answers GET (and HEAD) only: the server is read-only
+        routes=[Route(path, endpoint, methods=["GET"]) for path, endpoint in endpoints.items()],
         exception_handlers={
             StorageError: storage_error,
             BadRequest: bad_request,
@@ -98,7 +99,7 @@ def stylesheet(request: Request) -> Response:
 def _error(request: Request, status: int, message: str) -> Response:
     if wants_json(request):
         return api.error_response(status, message)
-    return pages.error_page(request, status, message)
+    return html.error_page(request, status, message)
 
 
 def storage_error(request: Request, exc: Exception) -> Response:

@@ -18,13 +18,12 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from aggregator.read.digest import Digest, DigestStory
 from aggregator.read.render import FeedLinks, render_atom, render_jsonfeed, render_rss
-from aggregator.web.pages import plural, story_href
+from aggregator.web.html import plural, story_href
 from aggregator.web.queries import StoryFilter, open_store, paging, story_filter, story_page
-from aggregator.web.responses import cached, context
+from aggregator.web.responses import Endpoint, cached, context
 from aggregator.web.safety import clean_html, outbound_link, text
 
 DEFAULT_LIMIT = 50
@@ -37,14 +36,6 @@ _FORMATS: dict[str, tuple[Renderer, str]] = {
     "rss": (render_rss, "application/rss+xml; charset=utf-8"),
     "json": (render_jsonfeed, "application/feed+json; charset=utf-8"),
 }
-
-
-def routes() -> list[Route]:
-    return [
-        Route("/feed.atom", atom_feed, methods=["GET"]),
-        Route("/feed.rss", rss_feed, methods=["GET"]),
-        Route("/feed.json", json_feed, methods=["GET"]),
-    ]
 
 
 def atom_feed(request: Request) -> Response:
@@ -120,3 +111,10 @@ def entry_html(story: DigestStory, page_url: str) -> str:
         f'<p><a href="{text(page_url)}">Full coverage</a></p>',
     ]
     return clean_html("".join(parts))
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "/feed.atom": atom_feed,
+    "/feed.rss": rss_feed,
+    "/feed.json": json_feed,
+}

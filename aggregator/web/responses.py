@@ -1,4 +1,5 @@
-"""What every handler shares: the app's context, and responses with ETags."""
+"""What every handler shares: the app's context, the story a path names, responses with
+ETags."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aggregator.web.queries import StoryCache
+from aggregator.web.queries import StoryCache, StoryDetail, open_store, story_detail
 
 Clock = Callable[[], datetime]
+Endpoint = Callable[[Request], Response]  # what each module lists in its ENDPOINTS, by path
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,18 @@ class WebContext:
 def context(request: Request) -> WebContext:
     web: WebContext = request.app.state.web
     return web
+
+
+def requested_story(request: Request, not_found: str) -> StoryDetail:
+    """The story the path names (``{story_id}``), merges followed; 404 with ``not_found``.
+
+    A ``record.id`` other than the path's means the story was merged into a bigger one.
+    """
+    with open_store(context(request).storage) as store:
+        detail = story_detail(store, request.path_params["story_id"])
+    if detail is None:
+        raise HTTPException(404, not_found)
+    return detail
 
 
 def cached(

@@ -9,7 +9,8 @@ import pytest
 
 from aggregator.errors import StorageError
 from aggregator.store import FeedState
-from aggregator.store.sqlite import MIGRATIONS, SqliteStore
+from aggregator.store.schema import MIGRATIONS
+from aggregator.store.sqlite import SqliteStore
 from aggregator.types import NewArticle, Placement
 
 T0 = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)

@@ -1,0 +1,112 @@
+"""The read side of the SQLite store: articles, stories and counts.
+
+:class:`SqliteReads` holds the queries; :class:`~aggregator.store.sqlite.SqliteStore` adds
+the connection, :meth:`~aggregator.store.sqlite.SqliteStore.atomic` and the writes. A
+read-only store (one CLI command, one web request) only ever runs what is here and in
+:mod:`aggregator.store.web_reads`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aggregator.errors import StorageError
+from aggregator.store.rows import article_from_row, story_from_row, to_db
+from aggregator.types import StoredArticle, StoryRecord
+
+Params = tuple[Any, ...] | dict[str, Any]
+
+# an article with what links it to others: its original's addresses, the feeds listing it
+ARTICLE_SELECT = """
+    SELECT a.*, d.canonical_url AS dup_canonical, d.url AS dup_url, d.key AS dup_key,
+           (SELECT group_concat(feed_url, char(10)) FROM article_feeds f
+             WHERE f.article_id = a.id) AS listed_in
+    FROM articles a LEFT JOIN articles d ON d.id = a.duplicate_of
+"""
+
+# a story with its size; callers add WHERE and GROUP BY s.id
+STORY_SELECT = """
+    SELECT s.id, s.title, s.first_published, s.last_updated, s.merged_into,
+           count(a.id) AS article_count,
+           count(DISTINCT coalesce(a.source, a.feed_url)) AS source_count
+    FROM stories s JOIN articles a ON a.story_id = s.id
+"""
+
+
+class SqliteReads:
+    """Queries over one sqlite3 connection, errors wrapped into :class:`StorageError`."""
+
+    path: Path
+    _db: sqlite3.Connection
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """sqlite3 errors become StorageError naming the database: the store's boundary."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        with self._errors():
+            return self._db.execute(sql, params).fetchall()
+
+    def _select_articles(self, where: str, params: Params = ()) -> list[StoredArticle]:
+        return [article_from_row(r) for r in self._query(ARTICLE_SELECT + where, params)]
+
+    def _select_stories(self, where: str, params: Params = ()) -> list[StoryRecord]:
+        return [story_from_row(r) for r in self._query(STORY_SELECT + where, params)]
+
+    # ------------------------------------------------------------------ articles
+    def articles(self) -> Iterator[StoredArticle]:
+        # a cursor, not a list: exports read every article of the store
+        with self._errors():
+            for row in self._db.execute(ARTICLE_SELECT + " ORDER BY a.sort_time, a.id"):
+                yield article_from_row(row)
+
+    def story_articles(self, story_id: str) -> list[StoredArticle]:
+        story_id = self.resolve_story_id(story_id)
+        return self._select_articles(
+            " WHERE a.story_id = ? ORDER BY a.sort_time, a.id", (story_id,)
+        )
+
+    # ------------------------------------------------------------------ stories
+    def resolve_story_id(self, story_id: str) -> str:
+        """Follow merge records to the story that holds an id's articles now."""
+        seen = set()
+        while story_id not in seen:
+            seen.add(story_id)
+            row = self._query("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
+            if not row or not row[0][0]:
+                return story_id
+            story_id = row[0][0]
+        return story_id
+
+    def stories(self, since: datetime | None = None) -> list[StoryRecord]:
+        where = "WHERE s.merged_into IS NULL"
+        params: tuple[Any, ...] = ()
+        if since is not None:
+            where += " AND s.last_updated >= ?"
+            params = (to_db(since),)
+        return self._select_stories(where + " GROUP BY s.id", params)
+
+    def story(self, story_id: str) -> StoryRecord | None:
+        story_id = self.resolve_story_id(story_id)
+        found = self._select_stories(" WHERE s.id = ? GROUP BY s.id", (story_id,))
+        return found[0] if found else None
+
+    def counts(self) -> dict[str, int]:
+        row = self._query(
+            """SELECT (SELECT count(*) FROM articles) AS articles,
+                      (SELECT count(*) FROM stories WHERE merged_into IS NULL
+                         AND EXISTS (SELECT 1 FROM articles a WHERE a.story_id = stories.id))
+                        AS stories,
+                      (SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL) AS duplicates,
+                      (SELECT count(*) FROM feeds) AS feeds"""
+        )[0]
+        return {k: int(row[k]) for k in row.keys()}  # noqa: SIM118 - sqlite3.Row

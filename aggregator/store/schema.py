@@ -1,0 +1,129 @@
+"""The SQLite schema: numbered migrations keyed by ``PRAGMA user_version``.
+
+A database at version N has run the first N entries of :data:`MIGRATIONS`; opening it for
+writing runs the rest, each in its own transaction. This DDL is SQLite's own (``json_each``
+over the ``tags`` column, ``PRAGMA`` versions): another backend keeps its schema next to its
+store, with the same tables and columns so that :mod:`aggregator.store.rows` serves both.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from aggregator.errors import StorageError
+
+# Each entry upgrades the schema by one version; never edit a released entry, append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        name TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        content_hash TEXT,
+        last_polled TEXT,
+        last_success TEXT,
+        last_status INTEGER,
+        last_error TEXT,
+        error_kind TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        redirected_to TEXT,
+        entries INTEGER NOT NULL DEFAULT 0,
+        title TEXT
+    );
+    CREATE TABLE stories (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        created TEXT NOT NULL,
+        first_published TEXT,
+        last_updated TEXT,
+        merged_into TEXT REFERENCES stories(id)
+    );
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        guid TEXT,
+        url TEXT,
+        canonical_url TEXT,
+        title TEXT NOT NULL,
+        feed_url TEXT,
+        source TEXT,
+        published TEXT,
+        fetched TEXT NOT NULL,
+        sort_time TEXT NOT NULL,
+        text TEXT NOT NULL,
+        text_source TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        author TEXT,
+        image TEXT,
+        language TEXT,
+        content_hash TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        story_id TEXT REFERENCES stories(id),
+        duplicate_of INTEGER REFERENCES articles(id),
+        score REAL,
+        evidence TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX articles_guid ON articles(guid);
+    CREATE INDEX articles_canonical ON articles(canonical_url);
+    CREATE INDEX articles_story ON articles(story_id);
+    CREATE INDEX articles_sort_time ON articles(sort_time);
+    CREATE TABLE article_feeds (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        feed_url TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (article_id, feed_url)
+    );
+    CREATE TABLE story_merges (
+        absorbed TEXT PRIMARY KEY,
+        surviving TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
+    """
+    ALTER TABLE feeds ADD COLUMN next_poll TEXT;
+    ALTER TABLE feeds ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN declared_seconds REAL;
+    ALTER TABLE feeds ADD COLUMN change_interval REAL;
+    ALTER TABLE feeds ADD COLUMN last_changed TEXT;
+    ALTER TABLE feeds ADD COLUMN retry_after REAL;
+    """,
+    # read side for the web: story sizes from an index alone, tag lists, per-feed filters
+    """
+    CREATE INDEX articles_story_outlet ON articles(story_id, source, feed_url);
+    CREATE INDEX articles_tags ON articles(tags);
+    CREATE INDEX article_feeds_feed ON article_feeds(feed_url);
+    """,
+)
+
+
+def user_version(db: sqlite3.Connection) -> int:
+    """How many migrations the database has run."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(
+    db: sqlite3.Connection,
+    atomic: Callable[[], AbstractContextManager[sqlite3.Connection]],
+    where: Path,
+) -> None:
+    """Run the migrations ``db`` has not run yet, one transaction (``atomic()``) each.
+
+    A database written by a newer program is refused rather than guessed at.
+    """
+    version = user_version(db)
+    if version > len(MIGRATIONS):
+        raise StorageError(
+            f"{where}: database schema version {version} is newer than this program "
+            f"knows ({len(MIGRATIONS)}); upgrade the aggregator"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        # executescript() would COMMIT on its own; run statements one by one instead
+        with atomic() as tx:
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    tx.execute(statement)
+            tx.execute(f"PRAGMA user_version = {number + 1}")

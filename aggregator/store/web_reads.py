@@ -1,0 +1,176 @@
+"""Paged and filtered reads for aggregator.web (the readers' HTTP server).
+
+Additive only: the pipeline and the Store protocol depend on none of this. Search is a LIKE
+scan over titles and bodies, measured fast enough at 5,000 stories (bench/server_bench.py);
+FTS5 would need write-side triggers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aggregator.store.reads import ARTICLE_SELECT, STORY_SELECT, SqliteReads
+from aggregator.store.rows import article_from_row, story_from_row, to_db
+from aggregator.types import StoredArticle, StoryRecord
+
+STORY_ORDERS = {
+    # most outlets, most articles, newest first (the digest's order)
+    "size": "source_count DESC, article_count DESC, last_updated DESC, id",
+    # most recently updated first (for subscribable feeds)
+    "recent": "last_updated DESC, source_count DESC, id",
+}
+
+# the filters, each with its named parameter
+_STORY_TAGGED = (
+    "EXISTS (SELECT 1 FROM articles t, json_each(t.tags) j "
+    "WHERE t.story_id = s.id AND j.value = :tag)"
+)
+_STORY_FROM_FEED = (
+    "EXISTS (SELECT 1 FROM articles t JOIN article_feeds f ON f.article_id = t.id "
+    "WHERE t.story_id = s.id AND f.feed_url = :feed)"
+)
+_ARTICLE_FROM_FEED = (
+    "EXISTS (SELECT 1 FROM article_feeds f WHERE f.article_id = a.id AND f.feed_url = :feed)"
+)
+
+
+class WebReads(SqliteReads):
+    """What the web's pages, API and feeds ask of the store, a page at a time."""
+
+    def find_stories(
+        self,
+        *,
+        since: datetime | None = None,
+        tag: str | None = None,
+        feed: str | None = None,
+        min_sources: int = 1,
+        words: tuple[str, ...] = (),
+        order: str = "size",
+        limit: int | None = 30,
+        offset: int = 0,
+    ) -> tuple[list[StoryRecord], int]:
+        """One page (``limit=None``: all) of live stories matching every filter, and how
+        many match in all.
+
+        ``order="size"``: most outlets, most articles, newest first (the digest's order);
+        ``order="recent"``: most recently updated first (for subscribable feeds).
+        """
+        where = _Where("s.merged_into IS NULL")
+        where.since("s.last_updated", since)
+        where.add_if(tag, _STORY_TAGGED, tag=tag)
+        where.add_if(feed, _STORY_FROM_FEED, feed=feed)
+        # every word must appear somewhere in the story's coverage (not all in one article)
+        where.words(words, "t", "EXISTS (SELECT 1 FROM articles t WHERE t.story_id = s.id AND {})")
+        params = {**where.params, "min_sources": min_sources}
+        matching = STORY_SELECT + where.sql() + " GROUP BY s.id HAVING source_count >= :min_sources"
+        rows = self._query(
+            f"SELECT m.*, count(*) OVER () AS total FROM ({matching}) m "
+            f"ORDER BY {STORY_ORDERS[order]} LIMIT :limit OFFSET :offset",
+            {**params, "limit": -1 if limit is None else limit, "offset": offset},
+        )
+        if rows:
+            total = int(rows[0]["total"])
+        else:  # past the last page: the window function had no row to report on
+            total = int(self._query(f"SELECT count(*) FROM ({matching})", params)[0][0])
+        return [story_from_row(r) for r in rows], total
+
+    def stories_articles(self, story_ids: list[str]) -> dict[str, list[StoredArticle]]:
+        """The articles of several (unmerged) stories in one query, oldest first."""
+        found: dict[str, list[StoredArticle]] = {sid: [] for sid in story_ids}
+        # SQLite allows 32,766 parameters; a page of stories is far below that
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._query(
+                ARTICLE_SELECT + f" WHERE a.story_id IN ({marks}) ORDER BY a.sort_time, a.id",
+                tuple(chunk),
+            )
+            for r in rows:
+                found[r["story_id"]].append(article_from_row(r))
+        return found
+
+    def find_articles(
+        self,
+        *,
+        since: datetime | None = None,
+        feed: str | None = None,
+        words: tuple[str, ...] = (),
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[StoredArticle], int]:
+        """One page of articles, newest first, and how many match in all."""
+        where = _Where("1")
+        where.since("a.sort_time", since)
+        where.add_if(feed, _ARTICLE_FROM_FEED, feed=feed)
+        where.words(words, "a")
+        total = int(
+            self._query("SELECT count(*) FROM articles a" + where.sql(), where.params)[0][0]
+        )
+        articles = self._select_articles(
+            where.sql() + " ORDER BY a.sort_time DESC, a.id DESC LIMIT :limit OFFSET :offset",
+            {**where.params, "limit": limit, "offset": offset},
+        )
+        return articles, total
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every feed tag with the number of articles carrying it, most used first."""
+        # few distinct tag lists exist (about one per feed): count them, then split in Python
+        counts: dict[str, int] = {}
+        for row in self._query("SELECT tags, count(*) AS n FROM articles GROUP BY tags"):
+            for tag in json.loads(row["tags"] or "[]"):
+                counts[tag] = counts.get(tag, 0) + int(row["n"])
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def change_marker(self) -> tuple[int, ...]:
+        """Changes whenever a write could change what readers see (for caching reads).
+
+        Every story change comes with a new article (merges happen in ``add_article``);
+        new listings and deletions are caught by the other two numbers.
+        """
+        row = self._query(
+            "SELECT (SELECT coalesce(max(id), 0) FROM articles), "
+            "(SELECT count(*) FROM articles), "
+            "(SELECT coalesce(max(rowid), 0) FROM article_feeds)"
+        )[0]
+        return tuple(int(v) for v in row)
+
+
+class _Where:
+    """A WHERE clause built filter by filter, with its named parameters."""
+
+    def __init__(self, first: str) -> None:
+        self.clauses = [first]
+        self.params: dict[str, Any] = {}
+
+    def add(self, clause: str, **params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def add_if(self, value: object, clause: str, **params: Any) -> None:
+        """``clause`` when its filter was asked for (``value`` neither empty nor None)."""
+        if value:
+            self.add(clause, **params)
+
+    def since(self, column: str, since: datetime | None) -> None:
+        if since is not None:
+            self.add(f"{column} >= :since", since=to_db(since))
+
+    def words(self, words: tuple[str, ...], table: str, within: str = "{}") -> None:
+        """Each word in the title or text of ``table``, the test placed in ``within``."""
+        for i, word in enumerate(words):
+            name = f"w{i}"
+            test = (
+                f"({table}.title LIKE :{name} ESCAPE '\\' OR {table}.text LIKE :{name} ESCAPE '\\')"
+            )
+            self.add(within.format(test), **{name: _like_pattern(word)})
+
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.clauses)
+
+
+def _like_pattern(word: str) -> str:
+    """``word`` as a LIKE pattern that matches it literally anywhere (ESCAPE '\\')."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
