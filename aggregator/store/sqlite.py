@@ -130,7 +130,7 @@ class SqliteStore(WebReads):
         if not guid and not canonical_url:
             return []
         rows = self._query(
-            "SELECT key, guid, canonical_url, title, feed_url FROM articles "
+            "SELECT key, guid, canonical_url, title, feed_url, url FROM articles "
             "WHERE guid = ? OR canonical_url = ?",
             (guid, canonical_url),
         )

@@ -63,3 +63,71 @@ def test_article_key_is_stable_and_distinguishes_entries():
     a = article_key(FEED_A, "1", "https://x.example/", "One")
     assert a == article_key(FEED_A, "1", "https://x.example/", "One")
     assert a != article_key(FEED_A, "2", "https://x.example/", "Two")
+
+
+def test_links_that_differ_only_by_fragment_are_two_entries_of_one_feed():
+    # a newsletter: every item on one page, told apart by #fragment, all with one title
+    existing = [
+        ExistingRef(
+            "k1",
+            None,
+            "https://n.example/entries.php",
+            "Weekly",
+            FEED_A,
+            "https://n.example/entries.php#111",
+        )
+    ]
+    same = dict(
+        feed_url=FEED_A,
+        guid=None,
+        canonical_url="https://n.example/entries.php",
+        title="Weekly",
+        existing=existing,
+    )
+    assert match_existing(**same, url="https://n.example/entries.php#110") is None
+    assert match_existing(**same, url="https://n.example/entries.php#111") is existing[0]
+    # another feed listing the page is the same article, as before
+    assert (
+        match_existing(**{**same, "feed_url": FEED_B}, url="https://n.example/entries.php")
+        is existing[0]
+    )
+
+
+def test_a_link_every_entry_shares_needs_the_same_title():
+    # NixOS news: one link (news.html) for every release note, no guid, alike titles
+    existing = [
+        ExistingRef(
+            "k1",
+            None,
+            "https://nixos.example/news.html",
+            "NixOS 18.09 released",
+            FEED_A,
+            "https://nixos.example/news.html",
+        )
+    ]
+    entry = dict(
+        feed_url=FEED_A,
+        guid=None,
+        canonical_url="https://nixos.example/news.html",
+        url="https://nixos.example/news.html",
+        existing=existing,
+        shared_link=True,
+    )
+    assert match_existing(**entry, title="NixOS 19.03 released") is None
+    assert match_existing(**entry, title="NixOS 18.09 released") is existing[0]
+
+
+def test_keys_follow_the_feed_entries_identity():
+    link = "https://n.example/entries.php"
+    # without a guid: link with its fragment, title and text make the entry
+    assert article_key(FEED_A, None, link + "#1", "Weekly") != article_key(
+        FEED_A, None, link + "#2", "Weekly"
+    )
+    assert article_key(FEED_A, None, link, "Weekly", "one") != article_key(
+        FEED_A, None, link, "Weekly", "two"
+    )
+    assert article_key(FEED_A, None, link, "Weekly", "same") == article_key(
+        FEED_A, None, link, "Weekly", "same"
+    )
+    # a shared guid is one entry, whatever else differs
+    assert article_key(FEED_A, "g1", link + "#1", "A") == article_key(FEED_A, "g1", link, "B")
