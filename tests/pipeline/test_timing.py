@@ -9,7 +9,7 @@ import pytest
 
 from aggregator.cluster.clusterer import Clusterer
 from aggregator.identity.near import NearDuplicates
-from aggregator.pipeline import IngestCounts, Pipeline, _yielding
+from aggregator.pipeline import IngestCounts, Pipeline, ingest
 from aggregator.store.sqlite import SqliteStore
 from aggregator.timing import StageTimer
 from aggregator.types import NewArticle
@@ -87,10 +87,10 @@ def test_storing_gives_the_loop_a_turn_between_articles(pipeline):
 
         task = asyncio.create_task(watcher())
         await asyncio.sleep(0)
-        steps = pipeline._ingesting(
+        steps = pipeline.tail.ingesting(
             [article(n) for n in range(3)], False, StageTimer(), IngestCounts()
         )
-        await _yielding(steps, every=0.0)
+        await ingest.yielding(steps, every=0.0)
         stop.set()
         await task
 
@@ -108,7 +108,7 @@ def test_restoring_the_window_at_start_up_gives_the_loop_turns(tmp_path, monkeyp
     blocking = Pipeline(store, None, None, Clusterer(), NearDuplicates())
     yielding = Pipeline(store, None, None, Clusterer(), NearDuplicates())
     ticks = iter(range(1000))
-    monkeypatch.setattr("aggregator.pipeline.time.perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr("aggregator.pipeline.ingest.time.perf_counter", lambda: float(next(ticks)))
     turns: list[int] = []
 
     async def main() -> int:

@@ -1,4 +1,4 @@
-"""The only module that knows the order of the stages.
+"""The order of the stages: the only place in the project that knows it.
 
     for each feed, concurrently (the fetcher keeps it polite):
         response = fetch feed, conditional GET          # 304 or the same bytes: done, nothing parsed
@@ -14,7 +14,10 @@
         store article, story and merges in one transaction
     store each feed's state (validators, errors) only after its articles are stored
 
-Stages never call each other; they get plain records and return plain records.
+Stages never call each other; they get plain records and return plain records. Here: the
+polls, up to each feed's outcome; ingest.py: the ordered tail (the second loop); records.py:
+the records the pipeline hands out; decide.py: what needs no I/O (a feed's next state, which
+of its entries are read).
 """
 
 from __future__ import annotations
@@ -25,23 +28,47 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
 
-from aggregator.cluster.clusterer import Clusterer, Features
+from aggregator.cluster.clusterer import Clusterer
 from aggregator.config.model import FeedConfig
 from aggregator.errors import FeedError, FetchError, ParseError, WorkerDied
 from aggregator.extract.body import Extractor, choose_text
 from aggregator.fetch.fetcher import Fetcher
-from aggregator.fetch.polling import PollFacts, max_age_seconds, next_delay, updated_change_interval
 from aggregator.identity.keys import article_key, content_hash, match_existing
 from aggregator.identity.near import NearDuplicates, shingles
 from aggregator.identity.urls import canonical_url, is_http_url
 from aggregator.parse.feed import parse_feed
+from aggregator.pipeline.decide import (
+    change_estimate,
+    changed_state,
+    entry_title,
+    failed_state,
+    fetched_state,
+    newest_indexes,
+    next_poll,
+)
+from aggregator.pipeline.ingest import Ingest, yielding
+from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
 from aggregator.store import FeedState, Store
-from aggregator.timing import StageStat, StageTimer
-from aggregator.types import ClusterDoc, FetchResult, NewArticle, ParsedEntry, ParsedFeed
+from aggregator.timing import StageTimer
+from aggregator.types import FetchResult, NewArticle, ParsedEntry, ParsedFeed
+
+__all__ = [
+    "MAX_ENTRIES_PER_POLL",
+    "MAX_PAGES_PER_POLL",
+    "FeedOutcome",
+    "IngestCounts",
+    "Pipeline",
+    "PollReport",
+    "Prepared",
+    "change_estimate",
+    "cluster_doc",
+    "entry_title",
+    "newest_indexes",
+    "utcnow",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +83,6 @@ MAX_PAGES_PER_POLL = 100
 MAX_ENTRIES_PER_POLL = 5_000
 
 
-# Storing runs on the event loop, which the daemon shares with the readers' HTTP server: a
-# poll that brought 1,000 articles would hold it for seconds (a few ms per article for dedupe,
-# clustering and the write), so storing gives the loop a turn this often (seconds).
-YIELD_EVERY = 0.02
 # Each feed's poll starts with some synchronous work (its stored state, the request) before
 # its first wait: 10,000 feeds started in one go held the loop for 3 s. They start in
 # batches of this many, the loop getting a turn between batches.
@@ -68,60 +91,6 @@ START_BATCH = 50
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class Prepared(NamedTuple):
-    """The part of dedupe and clustering that depends on one article alone."""
-
-    features: Features
-    shingles: frozenset[int]
-
-
-@dataclass
-class FeedOutcome:
-    """What one feed's poll produced, before anything is written."""
-
-    feed: FeedConfig
-    state: FeedState  # the state to store once the articles are in
-    articles: list[NewArticle] = field(default_factory=list)
-    listings: list[str] = field(default_factory=list)  # keys of known articles this feed lists
-    # article key -> its terms, names and shingles, computed while other pages were arriving
-    prepared: dict[str, Prepared] = field(default_factory=dict)
-    status: str = "ok"  # ok | not-modified | failed
-    error: FeedError | None = None
-
-
-@dataclass
-class IngestCounts:
-    new_articles: int = 0
-    duplicates: int = 0
-    new_stories: int = 0
-    merges: int = 0
-    already_known: int = 0
-
-
-@dataclass
-class PollReport:
-    feeds: int = 0
-    ok: int = 0
-    not_modified: int = 0
-    failed: int = 0
-    entries: int = 0
-    counts: IngestCounts = field(default_factory=IngestCounts)
-    errors: list[str] = field(default_factory=list)
-    error_kinds: dict[str, int] = field(default_factory=dict)  # failed feeds by error kind
-    seconds: float = 0.0
-    # calls and seconds per stage (see aggregator/timing.py for what the seconds mean)
-    stages: dict[str, StageStat] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        c = self.counts
-        line = (
-            f"polled {self.feeds} feeds ({self.ok} ok, {self.not_modified} unchanged, "
-            f"{self.failed} failed): {self.entries} entries, {c.new_articles} new articles, "
-            f"{c.duplicates} near-duplicates, {c.new_stories} new stories in {self.seconds:.1f}s"
-        )
-        return line
 
 
 class Pipeline:
@@ -147,12 +116,12 @@ class Pipeline:
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.clock = clock
-        self._warm = False
+        self.tail = Ingest(store, clusterer, near_duplicates, window)
 
     # ------------------------------------------------------------------ start-up
     def warm_up(self) -> int:
         """Rebuild the clusterer's recent stories from the store (once); the number restored."""
-        return sum(1 for _ in self._warming())
+        return sum(1 for _ in self.tail.warming())
 
     async def warm_up_async(self) -> int:
         """warm_up, giving the event loop a turn every 20 ms (100k stored articles restore
@@ -161,28 +130,12 @@ class Pipeline:
 
         def counted() -> Iterator[None]:
             nonlocal restored
-            for step in self._warming():
+            for step in self.tail.warming():
                 restored += 1
                 yield step
 
-        await _yielding(counted())
+        await yielding(counted())
         return restored
-
-    def _warming(self) -> Iterator[None]:
-        """One step per restored article."""
-        if self._warm:
-            return
-        self._warm = True
-        latest = self.store.latest_time()
-        if latest is None:
-            return
-        restored = 0
-        for doc, story_id in self.store.recent_docs(latest - self.window):
-            self.clusterer.restore(doc, story_id)
-            self.near_duplicates.add(doc)
-            restored += 1
-            yield
-        log.debug("restored %d recent articles into the clusterer", restored)
 
     # ------------------------------------------------------------------ polling
     async def poll(
@@ -211,18 +164,9 @@ class Pipeline:
         outcomes = await asyncio.gather(*tasks)
         report = PollReport(feeds=len(feeds))
         for outcome in outcomes:
-            if outcome.status == "failed":
-                report.failed += 1
-                report.errors.append(str(outcome.error))
-                kind = outcome.error.kind if outcome.error else "unknown"
-                report.error_kinds[kind] = report.error_kinds.get(kind, 0) + 1
-            elif outcome.status == "not-modified":
-                report.not_modified += 1
-            else:
-                report.ok += 1
-            report.entries += len(outcome.articles) + len(outcome.listings)
+            report.count(outcome)
         counts = IngestCounts()
-        await _yielding(self._storing(outcomes, timer, counts))
+        await yielding(self.tail.storing(outcomes, timer, counts))
         report.counts = counts
         report.seconds = time.monotonic() - started
         report.stages = timer.stages
@@ -251,21 +195,7 @@ class Pipeline:
                 response.permanent_redirect,
             )
             state = replace(state, redirected_to=response.permanent_redirect)
-        ok_state = replace(
-            state,
-            last_success=now,
-            last_error=None,
-            error_kind=None,
-            error_count=0,
-            gone=False,
-            retry_after=None,
-            # a 304 carries no ttl: keep what the feed said last time unless the server says now
-            declared_seconds=max_age_seconds(response.headers.get("cache-control"))
-            or (state.declared_seconds if response.not_modified else None),
-            etag=response.etag or (state.etag if response.not_modified else None),
-            last_modified=response.last_modified
-            or (state.last_modified if response.not_modified else None),
-        )
+        ok_state = fetched_state(state, response, now)
         if response.not_modified:
             return self._outcome(feed, ok_state, "not-modified")
         digest = hashlib.sha256(response.content).hexdigest()
@@ -278,21 +208,7 @@ class Pipeline:
             return self._failed(feed, state, exc)
         for warning in parsed.warnings:
             log.info("%s: %s", feed.url, warning)
-        declared = [s for s in (ok_state.declared_seconds, parsed.ttl_seconds) if s]
-        ok_state = replace(
-            ok_state,
-            content_hash=digest,
-            entries=len(parsed.entries),
-            title=parsed.title,
-            declared_seconds=float(max(declared)) if declared else None,
-        )
-        if state.last_changed is not None:
-            observed = (now - state.last_changed).total_seconds()
-            ok_state = replace(
-                ok_state, change_interval=updated_change_interval(state.change_interval, observed)
-            )
-        ok_state = replace(ok_state, last_changed=now)
-        outcome = self._outcome(feed, ok_state, "ok")
+        outcome = self._outcome(feed, changed_state(ok_state, parsed, digest, now), "ok")
         fresh: list[tuple[ParsedEntry, str | None, str, str]] = []
         keys: set[str] = set()
         identify_started = time.perf_counter()  # canonical URLs, exact-duplicate lookups
@@ -359,34 +275,22 @@ class Pipeline:
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: FeedError) -> FeedOutcome:
         log.warning("feed failed: %s", exc)
-        failed = replace(
-            state,
-            last_error=exc.message,
-            error_kind=exc.kind,
-            error_count=state.error_count + 1,
-            last_status=exc.status if exc.status is not None else state.last_status,
-            gone=exc.status == 410,
-            retry_after=getattr(exc, "retry_after", None),
-        )
-        return self._outcome(feed, failed, "failed", exc)
+        return self._outcome(feed, failed_state(state, exc), "failed", exc)
 
     def _outcome(
         self, feed: FeedConfig, state: FeedState, status: str, error: FeedError | None = None
     ) -> FeedOutcome:
         """The outcome, with the time of the next poll decided from what this one learnt."""
-        facts = PollFacts(
-            interval=feed.interval,
-            min_interval=min(self.min_interval, feed.interval),
-            max_interval=max(self.max_interval, feed.interval),
+        polled = state.last_polled or self.clock()
+        at = next_poll(
+            feed,
+            state,
             failed=status == "failed",
-            error_count=state.error_count,
-            retry_after=state.retry_after,
-            gone=state.gone,
-            declared_seconds=state.declared_seconds,
-            change_interval=change_estimate(state),
+            polled=polled,
+            min_interval=self.min_interval,
+            max_interval=self.max_interval,
         )
-        next_poll = (state.last_polled or self.clock()) + next_delay(facts)
-        return FeedOutcome(feed, replace(state, next_poll=next_poll), status=status, error=error)
+        return FeedOutcome(feed, replace(state, next_poll=at), status=status, error=error)
 
     async def _article(
         self,
@@ -464,7 +368,7 @@ class Pipeline:
         self, outcomes: Iterable[FeedOutcome], timer: StageTimer | None = None
     ) -> IngestCounts:
         counts = IngestCounts()
-        for _ in self._storing(list(outcomes), timer or StageTimer(), counts):
+        for _ in self.tail.storing(list(outcomes), timer or StageTimer(), counts):
             pass
         return counts
 
@@ -477,130 +381,6 @@ class Pipeline:
     ) -> IngestCounts:
         """Dedupe, cluster and store new articles, one at a time, in time order."""
         counts = IngestCounts()
-        for _ in self._ingesting(articles, presorted, timer or StageTimer(), counts):
+        for _ in self.tail.ingesting(articles, presorted, timer or StageTimer(), counts):
             pass
         return counts
-
-    def _storing(
-        self, outcomes: Sequence[FeedOutcome], timer: StageTimer, counts: IngestCounts
-    ) -> Iterator[None]:
-        """store_outcomes, one step per article or feed; each step is atomic (no await
-        inside), so polls whose storing interleaves never store an article twice."""
-        articles = [a for o in outcomes for a in o.articles]
-        prepared = {k: p for o in outcomes for k, p in o.prepared.items()}
-        yield from self._ingesting(articles, False, timer, counts, prepared)
-        for outcome in outcomes:
-            with timer.stage("store"):
-                for key in outcome.listings:
-                    self.store.add_listing(key, outcome.feed.url)
-                # a feed's state only after its articles: a crash before this re-polls it
-                self.store.save_feed_state(outcome.state)
-            yield
-
-    def _ingesting(
-        self,
-        articles: Iterable[NewArticle],
-        presorted: bool,
-        timer: StageTimer,
-        counts: IngestCounts,
-        prepared: dict[str, Prepared] | None = None,
-    ) -> Iterator[None]:
-        items = list(articles)
-        if items:
-            yield from self._warming()
-        if not presorted:
-            items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
-        prepared = prepared or {}
-        for article in items:
-            self._ingest_one(article, timer, counts, prepared.get(article.key))
-            yield
-
-    def _ingest_one(
-        self,
-        article: NewArticle,
-        timer: StageTimer,
-        counts: IngestCounts,
-        prepared: Prepared | None = None,
-    ) -> None:
-        with timer.stage("dedupe"):
-            ref = match_existing(
-                feed_url=article.feed_url,
-                guid=article.guid,
-                canonical_url=article.canonical_url,
-                title=article.title,
-                existing=self.store.lookup(article.guid, article.canonical_url),
-            )
-        if ref is not None:
-            if article.feed_url:
-                with timer.stage("store"):
-                    self.store.add_listing(ref.key, article.feed_url)
-            counts.already_known += 1
-            return
-        doc = cluster_doc(article)
-        with timer.stage("dedupe"):
-            duplicate_of = self.near_duplicates.find(doc, prepared and prepared.shingles)
-        with timer.stage("cluster"):
-            placement = self.clusterer.add(
-                doc, duplicate_of=duplicate_of, features=prepared and prepared.features
-            )
-        with timer.stage("dedupe"):
-            self.near_duplicates.add(doc)
-        with timer.stage("store"):
-            self.store.add_article(article, placement, duplicate_of)
-        counts.new_articles += 1
-        counts.duplicates += duplicate_of is not None
-        counts.new_stories += placement.new_story
-        counts.merges += len(placement.merges)
-
-
-def cluster_doc(article: NewArticle) -> ClusterDoc:
-    return ClusterDoc(
-        id=article.key,
-        title=article.title,
-        text=article.text,
-        published=article.published or article.fetched,
-        source=article.source,
-    )
-
-
-async def _yielding(steps: Iterator[None], every: float = YIELD_EVERY) -> None:
-    """Run the steps, giving the event loop a turn whenever `every` seconds have passed."""
-    deadline = time.perf_counter() + every
-    for _ in steps:
-        if time.perf_counter() >= deadline:
-            await asyncio.sleep(0)
-            deadline = time.perf_counter() + every
-
-
-def newest_indexes(entries: Sequence[ParsedEntry], limit: int) -> set[int]:
-    """Indexes of the `limit` newest entries (undated ones rank by feed order, after dated)."""
-    if len(entries) <= limit:
-        return set(range(len(entries)))
-    epoch = datetime.min.replace(tzinfo=UTC)
-
-    def newest_first(i: int) -> tuple[datetime, int]:
-        return (entries[i].published or entries[i].updated or epoch, -i)
-
-    return set(sorted(range(len(entries)), key=newest_first, reverse=True)[:limit])
-
-
-def change_estimate(state: FeedState) -> float | None:
-    """How often the feed changes, in seconds: the moving average of observed changes, or
-    longer while it has been quiet for longer than that (so a dormant feed slows down)."""
-    if state.last_changed is None or state.last_polled is None:
-        return state.change_interval
-    quiet = (state.last_polled - state.last_changed).total_seconds()
-    estimate = max(state.change_interval or 0.0, quiet)
-    return estimate or state.change_interval
-
-
-def entry_title(entry: ParsedEntry) -> str:
-    """The entry's title, or the start of its text when the feed gives none (RSS allows that)."""
-    if entry.title.strip():
-        return entry.title.strip()
-    text = (entry.summary or entry.content).strip()
-    if not text:
-        return entry.url or "(untitled)"
-    words = text.split()
-    short = " ".join(words[:12])
-    return short + ("…" if len(words) > 12 else "")

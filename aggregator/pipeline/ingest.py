@@ -1,0 +1,147 @@
+"""The ordered tail of the pipeline: the second loop of the pseudocode in __init__.py.
+
+New articles are deduped, clustered and stored one at a time, in time order, after the recent
+window was restored into the clusterer (once); then each feed's listings and state. All of it
+is generators of steps, each step atomic (no await inside), so polls whose storing interleaves
+never store an article twice; `yielding` runs the steps on the event loop, which the daemon
+shares with the readers, giving it a turn between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
+
+from aggregator.cluster.clusterer import Clusterer
+from aggregator.identity.keys import match_existing
+from aggregator.identity.near import NearDuplicates
+from aggregator.pipeline.records import FeedOutcome, IngestCounts, Prepared, cluster_doc
+from aggregator.store import Store
+from aggregator.timing import StageTimer
+from aggregator.types import NewArticle
+
+log = logging.getLogger(__name__)
+
+# Storing runs on the event loop, which the daemon shares with the readers' HTTP server: a
+# poll that brought 1,000 articles would hold it for seconds (a few ms per article for dedupe,
+# clustering and the write), so storing gives the loop a turn this often (seconds).
+YIELD_EVERY = 0.02
+
+
+class Ingest:
+    """The clusterer's and dedupe's memory of recent articles, and the store they are kept in
+    step with."""
+
+    def __init__(
+        self,
+        store: Store,
+        clusterer: Clusterer,
+        near_duplicates: NearDuplicates,
+        window: timedelta,
+    ):
+        self.store = store
+        self.clusterer = clusterer
+        self.near_duplicates = near_duplicates
+        self.window = window
+        self._warm = False
+
+    def warming(self) -> Iterator[None]:
+        """Rebuild the clusterer's recent stories from the store (once): one step per restored
+        article."""
+        if self._warm:
+            return
+        self._warm = True
+        latest = self.store.latest_time()
+        if latest is None:
+            return
+        restored = 0
+        for doc, story_id in self.store.recent_docs(latest - self.window):
+            self.clusterer.restore(doc, story_id)
+            self.near_duplicates.add(doc)
+            restored += 1
+            yield
+        log.debug("restored %d recent articles into the clusterer", restored)
+
+    def storing(
+        self, outcomes: Sequence[FeedOutcome], timer: StageTimer, counts: IngestCounts
+    ) -> Iterator[None]:
+        """The feeds' new articles, then each feed's listings and state: one step per article
+        or feed."""
+        articles = [a for o in outcomes for a in o.articles]
+        prepared = {k: p for o in outcomes for k, p in o.prepared.items()}
+        yield from self.ingesting(articles, False, timer, counts, prepared)
+        for outcome in outcomes:
+            with timer.stage("store"):
+                for key in outcome.listings:
+                    self.store.add_listing(key, outcome.feed.url)
+                # a feed's state only after its articles: a crash before this re-polls it
+                self.store.save_feed_state(outcome.state)
+            yield
+
+    def ingesting(
+        self,
+        articles: Iterable[NewArticle],
+        presorted: bool,
+        timer: StageTimer,
+        counts: IngestCounts,
+        prepared: dict[str, Prepared] | None = None,
+    ) -> Iterator[None]:
+        """New articles in time order, one step per article (after the window's restore)."""
+        items = list(articles)
+        if items:
+            yield from self.warming()
+        if not presorted:
+            items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
+        prepared = prepared or {}
+        for article in items:
+            self._ingest_one(article, timer, counts, prepared.get(article.key))
+            yield
+
+    def _ingest_one(
+        self,
+        article: NewArticle,
+        timer: StageTimer,
+        counts: IngestCounts,
+        prepared: Prepared | None = None,
+    ) -> None:
+        with timer.stage("dedupe"):
+            ref = match_existing(
+                feed_url=article.feed_url,
+                guid=article.guid,
+                canonical_url=article.canonical_url,
+                title=article.title,
+                existing=self.store.lookup(article.guid, article.canonical_url),
+            )
+        if ref is not None:
+            if article.feed_url:
+                with timer.stage("store"):
+                    self.store.add_listing(ref.key, article.feed_url)
+            counts.already_known += 1
+            return
+        doc = cluster_doc(article)
+        with timer.stage("dedupe"):
+            duplicate_of = self.near_duplicates.find(doc, prepared and prepared.shingles)
+        with timer.stage("cluster"):
+            placement = self.clusterer.add(
+                doc, duplicate_of=duplicate_of, features=prepared and prepared.features
+            )
+        with timer.stage("dedupe"):
+            self.near_duplicates.add(doc)
+        with timer.stage("store"):
+            self.store.add_article(article, placement, duplicate_of)
+        counts.new_articles += 1
+        counts.duplicates += duplicate_of is not None
+        counts.new_stories += placement.new_story
+        counts.merges += len(placement.merges)
+
+
+async def yielding(steps: Iterator[None], every: float = YIELD_EVERY) -> None:
+    """Run the steps, giving the event loop a turn whenever `every` seconds have passed."""
+    deadline = time.perf_counter() + every
+    for _ in steps:
+        if time.perf_counter() >= deadline:
+            await asyncio.sleep(0)
+            deadline = time.perf_counter() + every
