@@ -222,7 +222,7 @@ def demo_records() -> tuple[list[dict[str, Any]], dict[str, str]]:
     ``text`` = the body the pipeline extracted from the page) and the stories the pipeline
     itself gave them (record id -> story id).
     """
-    from aggregator.demo.site import load_articles
+    from aggregator.demo.data import load_articles
 
     _, articles = load_articles()
     event_of = {a.path: a.event for a in articles}
