@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from aggregator.parse.text import has_mojibake  # noqa: E402
 from aggregator.parse.encoding import decode_document  # noqa: E402
+from aggregator.parse.text import has_mojibake  # noqa: E402
 from bench.parse_eval import (  # noqa: E402
     CONTENT_TYPES,
     DEFAULT_CORPUS,
