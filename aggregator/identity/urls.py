@@ -110,6 +110,17 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
+def entry_link(url: str) -> str:
+    """The canonical URL with the fragment kept: inside one feed, ``entries.php#111`` and
+    ``entries.php#110`` are two items of a newsletter, not one page listed twice."""
+    canonical = canonical_url(url)
+    try:
+        fragment = urlsplit(url.strip()).fragment
+    except ValueError:
+        return canonical
+    return f"{canonical}#{fragment}" if fragment else canonical
+
+
 def is_http_url(url: str) -> bool:
     """Whether `url` is an absolute http(s) URL with a host and a valid port."""
     parts = _split_http(url.strip())

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ from aggregator.extract.body import Extractor, choose_text
 from aggregator.fetch.fetcher import Fetcher
 from aggregator.identity.keys import article_key, content_hash, match_existing
 from aggregator.identity.near import NearDuplicates, shingles
-from aggregator.identity.urls import canonical_url, is_http_url
+from aggregator.identity.urls import canonical_url, entry_link, is_http_url
 from aggregator.parse.feed import parse_feed
 from aggregator.pipeline.decide import (
     change_estimate,
@@ -220,8 +221,11 @@ class Pipeline:
                 len(parsed.entries),
                 len(keep),
             )
-        for entry in (e for i, e in enumerate(parsed.entries) if i in keep):
+        entries = [e for i, e in enumerate(parsed.entries) if i in keep]
+        links = Counter(entry_link(e.url) for e in entries if e.url)
+        for entry in entries:
             canonical = canonical_url(entry.url) if entry.url else None
+            link = entry_link(entry.url) if entry.url else None
             title = entry_title(entry)
             ref = match_existing(
                 feed_url=feed.url,
@@ -229,11 +233,13 @@ class Pipeline:
                 canonical_url=canonical,
                 title=title,
                 existing=self.store.lookup(entry.guid, canonical),
+                url=entry.url,
+                shared_link=link is not None and links[link] > 1,
             )
             if ref is not None:
                 outcome.listings.append(ref.key)
                 continue
-            key = article_key(feed.url, entry.guid, canonical, title)
+            key = article_key(feed.url, entry.guid, link, title, entry.content or entry.summary)
             if key in keys:
                 continue
             keys.add(key)

@@ -108,12 +108,20 @@ class Ingest:
         prepared: Prepared | None = None,
     ) -> None:
         with timer.stage("dedupe"):
+            existing = self.store.lookup(article.guid, article.canonical_url)
+            if article.feed_url:
+                # the poll already told this feed's entries apart from what it had stored;
+                # what may have arrived since is the same article from another feed
+                existing = [
+                    r for r in existing if r.feed_url != article.feed_url or r.key == article.key
+                ]
             ref = match_existing(
                 feed_url=article.feed_url,
                 guid=article.guid,
                 canonical_url=article.canonical_url,
                 title=article.title,
-                existing=self.store.lookup(article.guid, article.canonical_url),
+                existing=existing,
+                url=article.url,
             )
         if ref is not None:
             if article.feed_url:
