@@ -71,6 +71,31 @@ class Extracted:
 
 
 @dataclass(frozen=True)
+class PendingPage:
+    """A stored article whose page was deferred (a poll brought more new entries than it may
+    fetch pages for): it keeps the feed's text until a later poll fetches the page."""
+
+    key: str
+    url: str
+    title: str
+    feed_text: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class PageFill:
+    """A deferred page, fetched and extracted: the body that replaces the feed's text."""
+
+    key: str
+    text: str
+    text_source: str  # "page", "feed" or "none", as choose_text decided
+    content_hash: str
+    author: str | None = None
+    image: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
 class ClusterDoc:
     id: str  # unique article key (stable; the store's article key)
     title: str

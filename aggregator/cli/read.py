@@ -63,6 +63,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         states = store.feed_states()
         counts = store.counts()
+        waiting = store.pending_counts()
     finally:
         store.close()
     if args.json:
@@ -83,6 +84,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "articles": s.articles,
                     "next_poll": s.next_poll.isoformat() if s.next_poll else None,
                     "gone": s.gone,
+                    "pages_waiting": waiting.get(s.url, 0),
                 }
                 for s in states
             ],
@@ -104,6 +106,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             line += f", moved permanently to {s.redirected_to} (update feeds.yaml)"
         if s.gone:
             line += ", gone (HTTP 410): polled rarely"
+        if waiting.get(s.url):
+            line += f", {waiting[s.url]} pages waiting"
         if s.next_poll:
             line += f", next poll {s.next_poll.strftime('%Y-%m-%d %H:%M')}"
         print(line)

@@ -6,13 +6,16 @@
         for each entry: known already (guid / canonical URL)? remember this feed listed it; skip
         for each new entry: fetch its page (address-guarded), extract the body in a worker;
                             the feed's own text when that fails; then its terms, names and
-                            shingles, while other pages are still on their way
+                            shingles, while other pages are still on their way; past the
+                            poll's page cap, the page is deferred (the feed's text until then)
+        pages deferred by earlier polls, within the cap's rest, even when the feed is unchanged
     for each new article, one at a time, in time order (the loop gets a turn every 20 ms):
         stored meanwhile (another feed listed it too)? remember the listing; skip
         near-duplicate of a recent article (wire copy)? -> duplicate_of
         place it in a story (online clusterer)
         store article, story and merges in one transaction
-    store each feed's state (validators, errors) only after its articles are stored
+    store each feed's deferred pages (queued, or their bodies), its listings, and its state
+    (validators, errors) only after its articles are stored
 
 Stages never call each other; they get plain records and return plain records. Here: the
 polls, up to each feed's outcome; ingest.py: the ordered tail (the second loop); records.py:
@@ -54,7 +57,15 @@ from aggregator.pipeline.ingest import Ingest, yielding
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
 from aggregator.store import FeedState, Store
 from aggregator.timing import StageTimer
-from aggregator.types import FetchResult, NewArticle, ParsedEntry, ParsedFeed
+from aggregator.types import (
+    Extracted,
+    FetchResult,
+    NewArticle,
+    PageFill,
+    ParsedEntry,
+    ParsedFeed,
+    PendingPage,
+)
 
 __all__ = [
     "MAX_ENTRIES_PER_POLL",
@@ -148,6 +159,8 @@ class Pipeline:
 
         async def one(feed: FeedConfig) -> FeedOutcome:
             outcome = await self._poll_feed(feed, timer)
+            if outcome.status != "failed":
+                await self._deferred_pages(feed, outcome, timer)
             if progress is not None:
                 progress(outcome)
             return outcome
@@ -246,6 +259,14 @@ class Pipeline:
             fresh.append((entry, canonical, key, title))
         timer.add("identify", time.perf_counter() - identify_started)
         with_page = newest_indexes([item[0] for item in fresh], MAX_PAGES_PER_POLL)
+        for i, (entry, _, key, _) in enumerate(fresh):
+            if self._wants_page(feed, entry.url):
+                if i in with_page:
+                    outcome.pages_tried += 1
+                else:  # past the cap: a later poll fetches it (the feed's text until then)
+                    outcome.deferred.append((key, entry.url or ""))
+        if outcome.deferred:
+            log.info("%s: %d pages deferred to later polls", feed.url, len(outcome.deferred))
         made = await asyncio.gather(
             *(
                 self._article(feed, *item, now, timer, fetch_page=i in with_page)
@@ -318,31 +339,15 @@ class Pipeline:
         text, text_source = feed_text, "feed" if feed_text else "none"
         author, image, language, published = entry.author, entry.image, None, None
         fetched_page = False
-        if (
-            fetch_page
-            and feed.extract
-            and entry.url
-            and is_http_url(entry.url)
-            and self.extractor is not None
-        ):
-            assert self.fetcher is not None
-            try:
-                with timer.stage("fetch_page"):
-                    page = await self.fetcher.fetch_page(entry.url, listed_by=feed.url)
-            except FetchError as exc:
-                log.info("page not fetched, using the feed's text: %s", exc)
-            else:
-                if not page.content_type or "html" in page.content_type.lower():
-                    with timer.stage("extract"):
-                        extracted = await self.extractor.extract(
-                            page.content, url=page.final_url, feed_text=feed_text, feed_title=title
-                        )
-                    text, text_source = choose_text(extracted, feed_text)
-                    fetched_page = True
-                    author = author or extracted.author
-                    image = image or extracted.image
-                    language = extracted.language
-                    published = extracted.date
+        if fetch_page and entry.url and self._wants_page(feed, entry.url):
+            extracted = await self._page(feed, entry.url, feed_text, title, timer)
+            if extracted is not None:
+                text, text_source = choose_text(extracted, feed_text)
+                fetched_page = True
+                author = author or extracted.author
+                image = image or extracted.image
+                language = extracted.language
+                published = extracted.date
         article = NewArticle(
             key=key,
             guid=entry.guid,
@@ -368,6 +373,59 @@ class Pipeline:
             doc = cluster_doc(article)
             prepared = Prepared(self.clusterer.features(doc), shingles(doc.text))
         return article, prepared
+
+    def _wants_page(self, feed: FeedConfig, url: str | None) -> bool:
+        return bool(feed.extract and url and is_http_url(url) and self.extractor is not None)
+
+    async def _page(
+        self, feed: FeedConfig, url: str, feed_text: str, title: str, timer: StageTimer
+    ) -> Extracted | None:
+        """The article page's extraction; None when it could not be fetched or is no page."""
+        assert self.fetcher is not None and self.extractor is not None
+        try:
+            with timer.stage("fetch_page"):
+                page = await self.fetcher.fetch_page(url, listed_by=feed.url)
+        except FetchError as exc:
+            log.info("page not fetched, using the feed's text: %s", exc)
+            return None
+        if page.content_type and "html" not in page.content_type.lower():
+            return None
+        with timer.stage("extract"):
+            return await self.extractor.extract(
+                page.content, url=page.final_url, feed_text=feed_text, feed_title=title
+            )
+
+    async def _deferred_pages(
+        self, feed: FeedConfig, outcome: FeedOutcome, timer: StageTimer
+    ) -> None:
+        """Pages earlier polls deferred, fetched within what is left of this poll's page cap
+        (politely: the fetcher's per-host limits and spacing hold), even when the feed itself
+        was unchanged. They are written with the feed's outcome."""
+        budget = MAX_PAGES_PER_POLL - outcome.pages_tried
+        if not (feed.extract and self.extractor is not None) or budget <= 0:
+            return
+        with timer.stage("store"):
+            pending = self.store.pending_pages(feed.url, budget)
+
+        async def fill(item: PendingPage) -> None:
+            extracted = await self._page(feed, item.url, item.feed_text, item.title, timer)
+            if extracted is None:
+                outcome.unfetched.append(item.key)
+                return
+            text, source = choose_text(extracted, item.feed_text)
+            outcome.filled.append(
+                PageFill(
+                    item.key,
+                    text,
+                    source,
+                    content_hash(item.title, text),
+                    extracted.author,
+                    extracted.image,
+                    extracted.language,
+                )
+            )
+
+        await asyncio.gather(*(fill(item) for item in pending))
 
     # ------------------------------------------------------------------ storing
     def store_outcomes(

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # poll that brought 1,000 articles would hold it for seconds (a few ms per article for dedupe,
 # clustering and the write), so storing gives the loop a turn this often (seconds).
 YIELD_EVERY = 0.02
+# a deferred page that failed this many polls in a row is given up: the feed's text stays
+MAX_PAGE_ATTEMPTS = 3
 
 
 class Ingest:
@@ -77,6 +79,12 @@ class Ingest:
             with timer.stage("store"):
                 for key in outcome.listings:
                     self.store.add_listing(key, outcome.feed.url)
+                if outcome.deferred:
+                    self.store.queue_pages(outcome.feed.url, outcome.deferred)
+                for fill in outcome.filled:
+                    self.store.fill_page(fill)
+                for key in outcome.unfetched:
+                    self.store.page_failed(key, MAX_PAGE_ATTEMPTS)
                 # a feed's state only after its articles: a crash before this re-polls it
                 self.store.save_feed_state(outcome.state)
             yield

@@ -13,7 +13,7 @@ from aggregator.config.model import FeedConfig
 from aggregator.errors import FeedError
 from aggregator.store import FeedState
 from aggregator.timing import StageStat
-from aggregator.types import ClusterDoc, NewArticle
+from aggregator.types import ClusterDoc, NewArticle, PageFill
 
 
 class Prepared(NamedTuple):
@@ -35,6 +35,11 @@ class FeedOutcome:
     prepared: dict[str, Prepared] = field(default_factory=dict)
     status: str = "ok"  # ok | not-modified | failed
     error: FeedError | None = None
+    # pages past this poll's cap, deferred to later polls: (article key, page URL)
+    deferred: list[tuple[str, str]] = field(default_factory=list)
+    pages_tried: int = 0  # pages this poll fetched for its new entries
+    filled: list[PageFill] = field(default_factory=list)  # deferred pages fetched this time
+    unfetched: list[str] = field(default_factory=list)  # keys of deferred pages that failed
 
 
 @dataclass

@@ -8,12 +8,20 @@ several instances) would implement the same protocol next to it, reusing ``rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from aggregator.types import ClusterDoc, NewArticle, Placement, StoredArticle, StoryRecord
+from aggregator.types import (
+    ClusterDoc,
+    NewArticle,
+    PageFill,
+    PendingPage,
+    Placement,
+    StoredArticle,
+    StoryRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,13 @@ class Store(Protocol):
     def recent_docs(self, since: datetime) -> Iterator[tuple[ClusterDoc, str]]: ...
     def latest_time(self) -> datetime | None: ...
     def prune(self, before: datetime) -> dict[str, int]: ...
+
+    # -- pages deferred past a poll's page cap
+    def queue_pages(self, feed_url: str, pages: Sequence[tuple[str, str]]) -> None: ...
+    def pending_pages(self, feed_url: str, limit: int) -> list[PendingPage]: ...
+    def fill_page(self, fill: PageFill) -> None: ...
+    def page_failed(self, key: str, max_attempts: int) -> None: ...
+    def pending_counts(self) -> dict[str, int]: ...
 
     # -- read side
     def articles(self) -> Iterator[StoredArticle]: ...

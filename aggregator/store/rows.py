@@ -115,9 +115,7 @@ def article_from_row(r: Row) -> StoredArticle:
 
 
 def ref_from_row(r: Row) -> ExistingRef:
-    return ExistingRef(
-        r["key"], r["guid"], r["canonical_url"], r["title"], r["feed_url"], r["url"]
-    )
+    return ExistingRef(r["key"], r["guid"], r["canonical_url"], r["title"], r["feed_url"], r["url"])
 
 
 def doc_from_row(r: Row) -> ClusterDoc:

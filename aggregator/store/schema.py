@@ -97,6 +97,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX articles_tags ON articles(tags);
     CREATE INDEX article_feeds_feed ON article_feeds(feed_url);
     """,
+    # pages deferred past a poll's page cap: later polls of the feed fetch them
+    """
+    CREATE TABLE page_backlog (
+        article_key TEXT PRIMARY KEY,
+        feed_url TEXT NOT NULL,
+        url TEXT NOT NULL,
+        queued TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX page_backlog_feed ON page_backlog(feed_url, queued);
+    """,
 )
 
 

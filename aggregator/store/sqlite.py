@@ -15,7 +15,7 @@ boundary. The store is built in layers, each a module a second backend can mirro
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ from aggregator.store.rows import (
 )
 from aggregator.store.schema import migrate, user_version
 from aggregator.store.web_reads import WebReads
-from aggregator.types import ClusterDoc, NewArticle, Placement
+from aggregator.types import ClusterDoc, NewArticle, PageFill, PendingPage, Placement
 
 DB_NAME = "aggregator.sqlite3"
 
@@ -222,6 +222,72 @@ class SqliteStore(WebReads):
         return from_db(row[0])
 
     # ------------------------------------------------------------------ retention
+    # ------------------------------------------------------------ deferred pages
+    def queue_pages(self, feed_url: str, pages: Sequence[tuple[str, str]]) -> None:
+        """Defer the pages of stored articles (key, page URL); an article queued twice (or no
+        longer stored) is left as it is."""
+        now = to_db(utc_now())
+        with self.atomic() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO page_backlog (article_key, feed_url, url, queued) "
+                "SELECT key, ?, ?, ? FROM articles WHERE key = ?",
+                [(feed_url, url, now, key) for key, url in pages],
+            )
+
+    def pending_pages(self, feed_url: str, limit: int) -> list[PendingPage]:
+        """The feed's deferred pages, oldest queued first."""
+        rows = self._query(
+            "SELECT b.article_key, b.url, b.attempts, a.title, a.text, a.text_source "
+            "FROM page_backlog b JOIN articles a ON a.key = b.article_key "
+            "WHERE b.feed_url = ? ORDER BY b.queued, b.rowid LIMIT ?",
+            (feed_url, max(0, limit)),
+        )
+        return [
+            PendingPage(
+                r["article_key"],
+                r["url"],
+                r["title"],
+                r["text"] if r["text_source"] == "feed" else "",
+                r["attempts"],
+            )
+            for r in rows
+        ]
+
+    def fill_page(self, fill: PageFill) -> None:
+        """A deferred page arrived: its body replaces the feed's text; off the backlog."""
+        with self.atomic() as db:
+            db.execute(
+                "UPDATE articles SET text = ?, text_source = ?, content_hash = ?, "
+                "author = COALESCE(author, ?), image = COALESCE(image, ?), "
+                "language = COALESCE(language, ?) WHERE key = ?",
+                (
+                    fill.text,
+                    fill.text_source,
+                    fill.content_hash,
+                    fill.author,
+                    fill.image,
+                    fill.language,
+                    fill.key,
+                ),
+            )
+            db.execute("DELETE FROM page_backlog WHERE article_key = ?", (fill.key,))
+
+    def page_failed(self, key: str, max_attempts: int) -> None:
+        """One more failed try; after ``max_attempts`` the article keeps the feed's text."""
+        with self.atomic() as db:
+            db.execute(
+                "UPDATE page_backlog SET attempts = attempts + 1 WHERE article_key = ?", (key,)
+            )
+            db.execute(
+                "DELETE FROM page_backlog WHERE article_key = ? AND attempts >= ?",
+                (key, max_attempts),
+            )
+
+    def pending_counts(self) -> dict[str, int]:
+        """Deferred pages waiting, per feed URL."""
+        rows = self._query("SELECT feed_url, COUNT(*) AS n FROM page_backlog GROUP BY feed_url")
+        return {r["feed_url"]: int(r["n"]) for r in rows}
+
     def prune(self, before: datetime) -> dict[str, int]:
         """Delete articles older than `before` and the stories left empty, in one transaction.
 
@@ -249,6 +315,9 @@ class SqliteStore(WebReads):
                 "OR merged_into IN (SELECT id FROM dead_stories)"
             ).rowcount
             db.execute("DELETE FROM story_merges WHERE surviving NOT IN (SELECT id FROM stories)")
+            db.execute(
+                "DELETE FROM page_backlog WHERE article_key NOT IN (SELECT key FROM articles)"
+            )
         vacuumed = 0
         pages, free = (
             self._query("PRAGMA page_count")[0][0],

@@ -1,0 +1,77 @@
+"""The per-poll page cap defers pages, never drops them: one feed of 181 new entries, polled
+by separate `aggregator run --once` processes (so every poll is also a restart).
+
+After the first poll every entry is stored (with the feed's text where its page is still
+waiting) and `status` shows the pages waiting; later polls drain the backlog politely, even
+while the feed answers 304; after three polls every entry has its page's text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from aggregator.pipeline import MAX_PAGES_PER_POLL
+from tests.support.commands import aggregator
+from tests.support.hostile import Item, article_page, rss, synthetic_article
+from tests.support.localsite import LocalSite
+
+ENTRIES = 181
+
+
+def _publish(site: LocalSite) -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    items = []
+    for i in range(ENTRIES):
+        title, paragraphs = synthetic_article("archive", i)
+        path = f"/post/{i}.html"
+        site.add(path, article_page(title, paragraphs))
+        items.append(
+            Item(
+                title=title,
+                link=site.url(path),
+                guid=f"post-{i}",
+                published=format_datetime(start + timedelta(hours=i)),
+                description=paragraphs[0][:80],
+            )
+        )
+    site.add("/feed.xml", rss("Archive", items), "application/rss+xml")
+
+
+def _status(config: Path, storage: Path) -> dict:
+    out = aggregator("status", "--json", "--config", str(config), "--storage", str(storage))
+    return json.loads(out.stdout)
+
+
+def _sources(storage: Path) -> list[str]:
+    out = aggregator("export", "--storage", str(storage)).stdout
+    return [json.loads(line)["text_source"] for line in out.splitlines()]
+
+
+def test_pages_past_the_cap_wait_in_a_backlog_that_later_polls_drain(tmp_path: Path) -> None:
+    config, storage = tmp_path / "feeds.yaml", tmp_path / "storage"
+    with LocalSite() as site:
+        _publish(site)
+        config.write_text(
+            f"feeds:\n  - url: {site.url('/feed.xml')}\n"
+            "settings:\n  host_delay: 0s\n  per_host: 4\n  window: 3650d\n"
+        )
+        once = ["run", "--once", "--config", str(config), "--storage", str(storage)]
+
+        aggregator(*once)
+        sources = _sources(storage)
+        assert len(sources) == ENTRIES  # every entry stored at once
+        assert sources.count("page") == MAX_PAGES_PER_POLL
+        waiting = ENTRIES - MAX_PAGES_PER_POLL
+        assert _status(config, storage)["feeds"][0]["pages_waiting"] == waiting
+        assert site.count("/post/") == MAX_PAGES_PER_POLL
+
+        aggregator(*once)  # the feed is unchanged (304): the backlog drains all the same
+        assert site.count("/feed.xml") == 2
+        assert _status(config, storage)["feeds"][0]["pages_waiting"] == 0
+
+        aggregator(*once)
+        assert _sources(storage) == ["page"] * ENTRIES
+        assert site.count("/post/") == ENTRIES  # each page fetched once
