@@ -70,7 +70,7 @@ def cmd_feeds_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_check(args: argparse.Namespace) -> int:
-    from aggregator.config.editor import CheckResult, check_feeds
+    from aggregator.config.check import CheckResult, check_feeds
     from aggregator.fetch.fetcher import Fetcher, make_client
 
     if args.urls:  # the config, if any, still gives timeouts and the User-Agent

@@ -1,5 +1,6 @@
 """Article page -> body text and metadata (trafilatura, imported lazily), in worker processes.
 
-Exposes: ``body`` (Extractor, choose_text), ``workers`` (the process pool that also parses
-feeds for the pipeline). Imports only types and errors; never another stage.
+Exposes: ``body`` (Extractor, choose_text; built on ``decode``, ``text`` and ``metadata``),
+``workers`` (the process pool that also parses feeds for the pipeline). Imports only types
+and errors; never another stage.
 """

@@ -12,6 +12,9 @@
     choose_text(extracted, feed_text)                      page text, or the feed's when thin
     Extractor                                              process pool for asyncio callers
 
+Reading the page (decode, parse, tidy) is in decode.py, text shaping and word measures in
+text.py, the page's own metadata in metadata.py; this module chooses the text.
+
 The choices above were measured with bench/extract_eval.py on the 95 real Readability test
 pages (mean word F1 against Readability's expected text): trafilatura.extract with defaults
 0.940, with comments off 0.947, recall mode 0.951, figure captions kept 0.953, the vote 0.956,
@@ -22,36 +25,34 @@ less CPU (bench/bench.py, "Extraction cost per page").
 
 from __future__ import annotations
 
-import codecs
-import contextlib
 import functools
 import logging
-import re
-import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterator
 from copy import deepcopy
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
-from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Any
 
 from aggregator.errors import WorkerDied
+from aggregator.extract.decode import decode_html, guarded, parse_html, tidy
+from aggregator.extract.metadata import page_metadata
+from aggregator.extract.text import (
+    MIN_BODY_WORDS,
+    bag,
+    block_paragraphs,
+    normalise_text,
+    usable_body,
+    word_count,
+    word_f1,
+)
 from aggregator.extract.workers import Workers
 from aggregator.types import Extracted
 
 if TYPE_CHECKING:
-    from lxml.etree import _Element
     from lxml.html import HtmlElement
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 # Pages beyond this are cut before parsing: the article is near the top of any real page, and
 # libxml2 on tens of megabytes costs seconds of a worker that other pages are waiting for.
 MAX_HTML_BYTES = 8_000_000
-# Below this many words (after the headline and boilerplate are gone) a page has no body.
-MIN_BODY_WORDS = 25
 # The readability port's text replaces the vote's winner only when the two agree this well
 # (word F1) and are of similar length: then both found the article, and readability's region
 # is the more complete one (captions, tables, leads). Swept 0.85-0.95 / 0.75-1.33 on the real
@@ -79,50 +80,6 @@ _COMMON_OPTIONS: dict[str, Any] = {
     "output_format": "python",
 }
 
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-# elements that may be hidden, found by libxml2 (a Python loop over every element cost 10% of
-# a page); the style test is then made in Python on the few with a style attribute
-_MAYBE_HIDDEN = "//*[not(self::html or self::body)][@hidden or @aria-hidden='true' or @style]"
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
-)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# WHATWG encoding rules: these labels mean windows-1252 in every browser.
-_CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
-                    "us-ascii": "cp1252", "iso8859-1": "cp1252", "x-sjis": "shift_jis", "gb2312": "gbk"}  # fmt: skip
-# Lines that are site furniture, not article: removed from the edges of a body and never
-# counted as body words. Matched only on short lines, so prose that mentions them survives.
-_BOILERPLATE = re.compile(
-    r"\b(we|this (web)?site|our (web)?site|partners) uses? cookies\b"
-    r"|\b(accept|consent to|manage|reject)\b.{0,40}\bcookies?\b"
-    r"|\bcookies? (policy|settings|preferences|notice|consent)\b"
-    r"|\bsubscribe (now|today|to (our|the)|for)\b|\balready (a subscriber|have an account)\b"
-    r"|\b(our|daily|weekly|free) newsletters?\b|\b(sign|log) ?in to (continue|read|comment)\b"
-    r"|\b(enable|requires?) javascript\b|\bjavascript is (disabled|required)\b"
-    r"|\ball rights reserved\b|(©|\bcopyright)\s*\d{4}|\bprivacy (policy|notice)\b"
-    r"|\bterms of (use|service)\b|\bskip to (main )?content\b|\bfollow us on\b"
-    r"|^advertisement$|^share (this|on)\b|^(related|more) (stories|articles|news)\b|^read more\b",
-    re.IGNORECASE,
-)
-_BOILERPLATE_MAX_WORDS = 30
-
-# Elements that start a new paragraph: HTML blocks, and the tags of trafilatura's XML body.
-_BLOCK_TAGS = frozenset(
-    ("address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl",
-     "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-     "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th",
-     "tr", "ul", "head", "item", "lb", "list", "quote", "row")
-)  # fmt: skip
-
 
 # --- the pure function -------------------------------------------------------------------
 
@@ -136,112 +93,15 @@ def extract_page(html: bytes, *, url: str, feed_text: str = "", feed_title: str 
     if not html or not html.strip():
         return Extracted(text="")
     document = decode_html(html[:MAX_HTML_BYTES])
-    tree = _parse(document)
+    tree = parse_html(document)
     if tree is None:
         return Extracted(text="")
-    _tidy(tree)
-    meta = _metadata(tree, url)
+    tidy(tree)
+    meta = page_metadata(tree, url)
     text = _main_text(tree, url, feed_text)
     titles = [t for t in (feed_title, meta.get("title") or "") if t]
-    text = _usable_body(text, titles)
+    text = usable_body(text, titles)
     return Extracted(text=text, **meta)
-
-
-def decode_html(html: bytes) -> str:
-    """Bytes -> str the way a browser would, minus the HTTP header we are not given.
-
-    A BOM wins; then bytes that are valid UTF-8 are UTF-8 (wrong labels are common, valid
-    UTF-8 by accident is not); then the page's own <meta charset> / XML declaration; then a
-    statistical guess; and last windows-1252, which decodes anything.
-    """
-    for bom, encoding in _BOMS:
-        if html.startswith(bom):
-            return html[len(bom) :].decode(encoding, errors="replace")
-    try:
-        return html.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    declared = _declared_charset(html[:4096])
-    if declared:
-        return html.decode(declared, errors="replace")
-    for guess in _guess_encodings(html):
-        try:
-            return html.decode(guess)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return html.decode("cp1252", errors="replace")
-
-
-def _declared_charset(head: bytes) -> str | None:
-    match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
-    if not match:
-        return None
-    label = match.group(1).decode("ascii", errors="ignore").strip().lower()
-    label = _CHARSET_ALIASES.get(label, label)
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return None
-    # a UTF-16/32 label on bytes without a BOM is a lie copied from a template
-    return None if name.startswith(("utf-16", "utf-32")) else name
-
-
-def _guess_encodings(html: bytes) -> list[str]:
-    from trafilatura.utils import detect_encoding
-
-    return _guarded(lambda: detect_encoding(html), default=[])
-
-
-def _parse(document: str) -> HtmlElement | None:
-    from trafilatura import load_html
-
-    tree = _guarded(lambda: load_html(document), default=None)
-    # load_html hands back some non-HTML input as an element without a body
-    return tree if tree is not None and len(tree) else None
-
-
-def _guarded(call: Callable[[], T], *, default: T) -> T:
-    """Run one call into the parsing libraries; their failure is the page's, not ours.
-
-    trafilatura, lxml, htmldate and charset_normalizer raise a wide, undocumented range of
-    exceptions on hostile input (ValueError, lxml errors, RecursionError, IndexError, ...),
-    so the boundary catches them all; nothing of this module runs inside the call.
-    """
-    try:
-        return call()
-    except Exception:
-        log.debug("extraction library failed", exc_info=True)
-        return default
-
-
-@functools.cache
-def _maybe_hidden() -> Callable[[HtmlElement], list[HtmlElement]]:
-    from lxml.etree import XPath
-
-    return XPath(_MAYBE_HIDDEN)  # type: ignore[return-value]
-
-
-def _tidy(tree: HtmlElement) -> None:
-    """Adjust the parsed page so every extractor sees the article the way a reader does.
-
-    trafilatura deletes <figure> wholesale, captions included; readers see captions as part
-    of the story. Hidden nodes (display:none, hidden, aria-hidden) are what readers do not
-    see: pre-rendered menus, consent dialogs, templates.
-    """
-    for figure in tree.iter("figure"):
-        figure.tag = "div"
-    for caption in tree.iter("figcaption"):
-        caption.tag = "p"
-    hidden = [
-        el
-        for el in _maybe_hidden()(tree)
-        if el.get("hidden") is not None
-        or el.get("aria-hidden") == "true"
-        or _HIDDEN_STYLE.search(el.get("style") or "")
-    ]
-    for el in hidden:
-        if el.getparent() is not None:
-            el.drop_tree()  # keeps the tail text, which belongs to the parent
 
 
 # --- candidates and the vote ---------------------------------------------------------------
@@ -269,7 +129,7 @@ def _trafilatura_pass(tree: HtmlElement, url: str, name: str) -> str:
     call = functools.partial(
         bare_extraction, tree, url=url or None, **_COMMON_OPTIONS, **_PASSES[name]
     )
-    document = _guarded(call, default=None)
+    document = guarded(call, default=None)
     body = getattr(document, "body", None)
     # the XML body, not trafilatura's txt: that keeps the page's line wrapping inside
     # paragraphs, and we want one paragraph per line
@@ -283,7 +143,7 @@ def _candidates(tree: HtmlElement, url: str, recall: str) -> dict[str, str]:
     change the vote, so it is skipped: that saves a third of the time on most pages.
     """
     precision = _trafilatura_pass(tree, url, "precision")
-    if word_f1(_bag(recall), _bag(precision)) >= PASSES_AGREE:
+    if word_f1(bag(recall), bag(precision)) >= PASSES_AGREE:
         return {"recall": recall}
     balanced = _trafilatura_pass(tree, url, "balanced")
     return {"recall": recall, "balanced": balanced, "precision": precision}
@@ -297,8 +157,8 @@ def _vote(candidates: dict[str, str], feed_text: str) -> str:
     the earlier pass (recall), which measured best on its own.
     """
     names = list(candidates)
-    counts = {name: _bag(candidates[name]) for name in names}
-    feed = _bag(feed_text)
+    counts = {name: bag(candidates[name]) for name in names}
+    feed = bag(feed_text)
 
     def score(name: str) -> float:
         agreement = sum(word_f1(counts[name], counts[other]) for other in names if other != name)
@@ -314,199 +174,21 @@ def _readability_text(tree: HtmlElement) -> str:
     from trafilatura.readability_lxml import Document
 
     # summary() mutates the tree it is given
-    html = _guarded(lambda: Document(deepcopy(tree), min_text_length=25).summary(), default="")
+    html = guarded(lambda: Document(deepcopy(tree), min_text_length=25).summary(), default="")
     if not html:
         return ""
-    article = _parse(f"<html><body>{html}</body></html>")
+    article = parse_html(f"<html><body>{html}</body></html>")
     return "\n".join(block_paragraphs(article)) if article is not None else ""
 
 
 def _same_region(chosen: str, readable: str) -> bool:
     """True when readability and trafilatura's winner evidently extracted the same article."""
-    a, b = _bag(chosen), _bag(readable)
+    a, b = bag(chosen), bag(readable)
     if not a or not b:
         return False
     low, high = READABILITY_LENGTH_RATIO
     ratio = b.total() / a.total()
     return low <= ratio <= high and word_f1(a, b) >= READABILITY_AGREEMENT
-
-
-def _bag(text: str) -> Counter[str]:
-    return Counter(_WORD.findall(text.lower()))
-
-
-def word_f1(a: Counter[str], b: Counter[str]) -> float:
-    """F1 of two bags of words (multiset overlap)."""
-    overlap = (a & b).total()
-    if not overlap:
-        return 1.0 if not a and not b else 0.0
-    precision, recall = overlap / a.total(), overlap / b.total()
-    return 2 * precision * recall / (precision + recall)
-
-
-# --- text shaping ----------------------------------------------------------------------------
-
-
-def block_paragraphs(root: _Element) -> Iterator[str]:
-    """Text of an element, one whitespace-collapsed string per block (iterative: pages nest
-    deep)."""
-    from lxml import etree
-
-    parts: list[str] = []
-
-    def flush() -> Iterator[str]:
-        paragraph = unicodedata.normalize("NFC", " ".join("".join(parts).split()))
-        parts.clear()
-        if paragraph:
-            yield paragraph
-
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _BLOCK_TAGS:
-            yield from flush()
-        if event == "start" and tag and el.text:
-            parts.append(el.text)
-        if event == "end":
-            if tag == "cell":  # trafilatura's data-table cell: keep a row on one line
-                parts.append(" ")
-            if el.tail and el is not root:
-                parts.append(el.tail)
-    yield from flush()
-
-
-def normalise_text(text: str) -> str:
-    """One paragraph per line, runs of whitespace as one space, Unicode NFC, no empty lines."""
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return unicodedata.normalize("NFC", "\n".join(line for line in lines if line))
-
-
-def word_count(text: str) -> int:
-    """Words in text; CJK scripts (no spaces) count two characters as a word."""
-    return len(_WORD.findall(text)) + len(_CJK.findall(text)) // 2
-
-
-def _usable_body(text: str, titles: list[str]) -> str:
-    """The body without the headline and boilerplate edges; "" when too little is left."""
-    paragraphs = text.split("\n") if text else []
-    if paragraphs and any(_is_headline(paragraphs[0], title) for title in titles):
-        paragraphs = paragraphs[1:]
-    while paragraphs and _is_boilerplate(paragraphs[0]):
-        paragraphs.pop(0)
-    while paragraphs and _is_boilerplate(paragraphs[-1]):
-        paragraphs.pop()
-    substance = sum(word_count(p) for p in paragraphs if not _is_boilerplate(p))
-    return "\n".join(paragraphs) if substance >= MIN_BODY_WORDS else ""
-
-
-def _is_headline(paragraph: str, title: str) -> bool:
-    # titles often carry the site name ("Headline | Site"), so containment, not equality
-    words = _WORD.findall(paragraph.lower())
-    return (
-        len(words) >= 2 and f" {' '.join(words)} " in f" {' '.join(_WORD.findall(title.lower()))} "
-    )
-
-
-def _is_boilerplate(paragraph: str) -> bool:
-    return word_count(paragraph) <= _BOILERPLATE_MAX_WORDS and bool(_BOILERPLATE.search(paragraph))
-
-
-# --- metadata --------------------------------------------------------------------------------
-
-
-def _metadata(tree: HtmlElement, url: str) -> dict[str, Any]:
-    """Title, author, date (UTC), image (absolute) and language the page states about itself."""
-    meta = _guarded(lambda: _page_metadata(tree, url), default=None)
-    if meta is None:
-        return {"language": _language(tree)}
-    return {
-        "title": meta.title or None,
-        "author": meta.author or None,
-        "date": _utc(meta.date),
-        "image": urljoin(url, meta.image) if meta.image else None,
-        "language": _language(tree),
-    }
-
-
-def _page_metadata(tree: HtmlElement, url: str) -> Any:
-    """trafilatura.extract_metadata's steps for the fields we keep (title, author, date,
-    image), in its order and with its rules.
-
-    extract_metadata also looks for categories, tags, a licence and the site name, which we
-    do not use: they were half of its time (bench/bench.py, "Extraction cost per page").
-    Should trafilatura rename the steps, the whole extract_metadata runs instead.
-    """
-    try:
-        from htmldate import find_date
-        from trafilatura.metadata import (
-            examine_meta,
-            extract_author,
-            extract_meta_json,
-            extract_title,
-            extract_url,
-        )
-    except ImportError:  # pragma: no cover - a trafilatura release that moved them
-        from trafilatura import extract_metadata
-
-        return extract_metadata(tree, url or None, dict(_DATE_OPTIONS))
-    metadata = examine_meta(tree)
-    if metadata.author and " " not in metadata.author:
-        metadata.author = None
-    with contextlib.suppress(Exception):  # trafilatura guards its JSON-LD reader the same way
-        metadata = extract_meta_json(tree, metadata)
-    if not metadata.title:
-        metadata.title = extract_title(tree)
-    if not metadata.author:
-        metadata.author = extract_author(tree)
-    if not metadata.url:
-        metadata.url = extract_url(tree, url or None)
-    metadata.date = find_date(tree, url=metadata.url, **_DATE_OPTIONS)
-    metadata.clean_and_trim()
-    return metadata
-
-
-_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
-
-
-class _DateOptions(TypedDict):
-    original_date: bool
-    extensive_search: bool
-    outputformat: str
-
-
-# htmldate's options, for find_date and for extract_metadata (the fallback) alike
-_DATE_OPTIONS: _DateOptions = {
-    "original_date": True,  # the publication date, not the last update
-    "extensive_search": False,  # guessing from free text is slow and often wrong
-    "outputformat": _DATE_FORMAT,
-}
-
-
-def _utc(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.strptime(value, _DATE_FORMAT)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S")
-        except ValueError:
-            return None
-    # a date without a zone is taken as UTC: the best guess that stays comparable
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _language(tree: HtmlElement) -> str | None:
-    """Primary language subtag the page declares (<html lang>, then meta), e.g. "en"."""
-    candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
-    for meta in tree.iter("meta"):
-        key = (meta.get("http-equiv") or meta.get("property") or meta.get("name") or "").lower()
-        if key in ("content-language", "og:locale", "language"):
-            candidates.append(meta.get("content"))
-    for value in candidates:
-        match = re.match(r"\s*([A-Za-z]{2,3})(?:[-_]|\s*$|,)", value or "")
-        if match:
-            return match.group(1).lower()
-    return None
 
 
 # --- choosing between page and feed ------------------------------------------------------------
@@ -546,7 +228,7 @@ def _warm_up() -> None:
 
 
 class Extractor(Workers):
-    """Runs extract_page in worker processes (aggregator/workers.py); the pipeline has its
+    """Runs extract_page in worker processes (extract/workers.py); the pipeline has its
     feeds parsed by the same workers."""
 
     def __init__(self, workers: int | None = None, *, start_method: str = "forkserver") -> None:

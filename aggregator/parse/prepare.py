@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html.entities
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _XML_DECL = re.compile(r"<\?xml\b[^>]*?\?>")
@@ -89,28 +90,31 @@ def _cut_leading_junk(text: str, notes: list[str]) -> str:
 
 def _prolog_end(text: str) -> int:
     """Offset just after the prolog (declaration, comments, PIs, DOCTYPE)."""
-    pos = 0
-    while True:
-        match = _PROLOG_ITEM.match(text, pos)
-        if match is None:
-            return pos
-        if match.group(1).upper().startswith("<!DOCTYPE"):
-            pos = _doctype_end(text, match.start(1))
-        else:
-            pos = match.end()
+    end = 0
+    for _start, item_end, _is_doctype in _prolog_items(text):
+        end = item_end
+    return end
 
 
 def _find_doctype(text: str) -> tuple[int, int] | None:
     """Span of the DOCTYPE declaration in the prolog, if there is one."""
+    return next(
+        ((start, end) for start, end, is_doctype in _prolog_items(text) if is_doctype), None
+    )
+
+
+def _prolog_items(text: str) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, is it the DOCTYPE?) of each prolog item in turn; a DOCTYPE ends where its
+    internal subset and closing ">" do."""
     pos = 0
-    while True:
-        match = _PROLOG_ITEM.match(text, pos)
-        if match is None:
-            return None
+    while (match := _PROLOG_ITEM.match(text, pos)) is not None:
+        start = match.start(1)
         if match.group(1).upper().startswith("<!DOCTYPE"):
-            start = match.start(1)
-            return start, _doctype_end(text, start)
-        pos = match.end()
+            pos = _doctype_end(text, start)
+            yield start, pos, True
+        else:
+            pos = match.end()
+            yield start, pos, False
 
 
 def _doctype_end(text: str, start: int) -> int:

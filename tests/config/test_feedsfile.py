@@ -1,5 +1,6 @@
-"""Editing feeds.yaml in place (aggregator.config.editor): golden before/after texts, refusals that
-leave the file untouched, and `feeds check` against a local server on 127.0.0.1."""
+"""Editing feeds.yaml in place (aggregator.config.editor, files, check): golden before/after
+texts, refusals that leave the file untouched, and `feeds check` against a local server on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,16 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator.config.editor import (
-    NEW_FILE_HEADER,
-    CheckResult,
-    _write_atomic,
-    add_feed,
-    check_feed,
-    check_feeds,
-    list_feeds,
-    remove_feed,
-)
+from aggregator.config.check import CheckResult, check_feed, check_feeds
+from aggregator.config.editor import NEW_FILE_HEADER, add_feed, list_feeds, remove_feed
+from aggregator.config.files import write_atomic
 from aggregator.config.model import load_config
 from aggregator.errors import ConfigError
 from aggregator.fetch.fetcher import Fetcher, FetchLimits, make_client
@@ -313,7 +307,7 @@ def test_a_flow_style_list_is_edited_through_ruamel(tmp_path: Path) -> None:
 def test_a_file_changed_while_being_edited_is_not_overwritten(tmp_path: Path) -> None:
     path = write(tmp_path, BEFORE)
     with pytest.raises(ConfigError, match="changed by someone else"):
-        _write_atomic(path, b"feeds: []\n", expect=b"something else")
+        write_atomic(path, b"feeds: []\n", expect=b"something else")
     assert path.read_text() == BEFORE
     assert os.listdir(tmp_path) == ["feeds.yaml"]
 

@@ -1,4 +1,5 @@
-"""Tests for aggregator.extract.body: fixtures written for this project, no network."""
+"""Tests for aggregator.extract (body, decode, text): fixtures written for this project, no
+network."""
 
 from __future__ import annotations
 
@@ -17,14 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.errors import WorkerDied
-from aggregator.extract.body import (
-    Extractor,
-    choose_text,
-    decode_html,
-    extract_page,
-    normalise_text,
-    word_count,
-)
+from aggregator.extract.body import Extractor, choose_text, extract_page
+from aggregator.extract.decode import decode_html
+from aggregator.extract.text import normalise_text, word_count
 from aggregator.extract.workers import Workers
 from aggregator.parse.feed import NotAFeedError, parse_feed
 from aggregator.types import Extracted, ParsedFeed

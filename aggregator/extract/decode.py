@@ -1,0 +1,138 @@
+"""Article bytes -> a parsed, tidied tree: decoded the way a browser would, parsed by libxml2
+(through trafilatura), hidden nodes gone.
+
+`guarded` is the boundary to the parsing libraries for the whole package: what they raise on
+hostile input is the page's failure, never ours.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# elements that may be hidden, found by libxml2 (a Python loop over every element cost 10% of
+# a page); the style test is then made in Python on the few with a style attribute
+_MAYBE_HIDDEN = "//*[not(self::html or self::body)][@hidden or @aria-hidden='true' or @style]"
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
+)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# WHATWG encoding rules: these labels mean windows-1252 in every browser.
+_CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
+                    "us-ascii": "cp1252", "iso8859-1": "cp1252", "x-sjis": "shift_jis", "gb2312": "gbk"}  # fmt: skip
+
+
+def decode_html(html: bytes) -> str:
+    """Bytes -> str the way a browser would, minus the HTTP header we are not given.
+
+    A BOM wins; then bytes that are valid UTF-8 are UTF-8 (wrong labels are common, valid
+    UTF-8 by accident is not); then the page's own <meta charset> / XML declaration; then a
+    statistical guess; and last windows-1252, which decodes anything.
+    """
+    for bom, encoding in _BOMS:
+        if html.startswith(bom):
+            return html[len(bom) :].decode(encoding, errors="replace")
+    try:
+        return html.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _declared_charset(html[:4096])
+    if declared:
+        return html.decode(declared, errors="replace")
+    for guess in _guess_encodings(html):
+        try:
+            return html.decode(guess)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return html.decode("cp1252", errors="replace")
+
+
+def _declared_charset(head: bytes) -> str | None:
+    match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
+    if not match:
+        return None
+    label = match.group(1).decode("ascii", errors="ignore").strip().lower()
+    label = _CHARSET_ALIASES.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    # a UTF-16/32 label on bytes without a BOM is a lie copied from a template
+    return None if name.startswith(("utf-16", "utf-32")) else name
+
+
+def _guess_encodings(html: bytes) -> list[str]:
+    from trafilatura.utils import detect_encoding
+
+    return guarded(lambda: detect_encoding(html), default=[])
+
+
+def parse_html(document: str) -> HtmlElement | None:
+    from trafilatura import load_html
+
+    tree = guarded(lambda: load_html(document), default=None)
+    # load_html hands back some non-HTML input as an element without a body
+    return tree if tree is not None and len(tree) else None
+
+
+def guarded(call: Callable[[], T], *, default: T) -> T:
+    """Run one call into the parsing libraries; their failure is the page's, not ours.
+
+    trafilatura, lxml, htmldate and charset_normalizer raise a wide, undocumented range of
+    exceptions on hostile input (ValueError, lxml errors, RecursionError, IndexError, ...),
+    so the boundary catches them all; nothing of this module runs inside the call.
+    """
+    try:
+        return call()
+    except Exception:
+        log.debug("extraction library failed", exc_info=True)
+        return default
+
+
+@functools.cache
+def _maybe_hidden() -> Callable[[HtmlElement], list[HtmlElement]]:
+    from lxml.etree import XPath
+
+    return XPath(_MAYBE_HIDDEN)  # type: ignore[return-value]
+
+
+def tidy(tree: HtmlElement) -> None:
+    """Adjust the parsed page so every extractor sees the article the way a reader does.
+
+    trafilatura deletes <figure> wholesale, captions included; readers see captions as part
+    of the story. Hidden nodes (display:none, hidden, aria-hidden) are what readers do not
+    see: pre-rendered menus, consent dialogs, templates.
+    """
+    for figure in tree.iter("figure"):
+        figure.tag = "div"
+    for caption in tree.iter("figcaption"):
+        caption.tag = "p"
+    hidden = [
+        el
+        for el in _maybe_hidden()(tree)
+        if el.get("hidden") is not None
+        or el.get("aria-hidden") == "true"
+        or _HIDDEN_STYLE.search(el.get("style") or "")
+    ]
+    for el in hidden:
+        if el.getparent() is not None:
+            el.drop_tree()  # keeps the tail text, which belongs to the parent

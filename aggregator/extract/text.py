@@ -1,0 +1,119 @@
+"""Text shaping and measures: one paragraph per line, word counts, the headline and boilerplate
+edges of a body, and the word F1 that the extraction vote runs on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml.etree import _Element
+
+# Below this many words (after the headline and boilerplate are gone) a page has no body.
+MIN_BODY_WORDS = 25
+
+_WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# Lines that are site furniture, not article: removed from the edges of a body and never
+# counted as body words. Matched only on short lines, so prose that mentions them survives.
+_BOILERPLATE = re.compile(
+    r"\b(we|this (web)?site|our (web)?site|partners) uses? cookies\b"
+    r"|\b(accept|consent to|manage|reject)\b.{0,40}\bcookies?\b"
+    r"|\bcookies? (policy|settings|preferences|notice|consent)\b"
+    r"|\bsubscribe (now|today|to (our|the)|for)\b|\balready (a subscriber|have an account)\b"
+    r"|\b(our|daily|weekly|free) newsletters?\b|\b(sign|log) ?in to (continue|read|comment)\b"
+    r"|\b(enable|requires?) javascript\b|\bjavascript is (disabled|required)\b"
+    r"|\ball rights reserved\b|(©|\bcopyright)\s*\d{4}|\bprivacy (policy|notice)\b"
+    r"|\bterms of (use|service)\b|\bskip to (main )?content\b|\bfollow us on\b"
+    r"|^advertisement$|^share (this|on)\b|^(related|more) (stories|articles|news)\b|^read more\b",
+    re.IGNORECASE,
+)
+_BOILERPLATE_MAX_WORDS = 30
+
+# Elements that start a new paragraph: HTML blocks, and the tags of trafilatura's XML body.
+_BLOCK_TAGS = frozenset(
+    ("address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl",
+     "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+     "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th",
+     "tr", "ul", "head", "item", "lb", "list", "quote", "row")
+)  # fmt: skip
+
+
+def bag(text: str) -> Counter[str]:
+    return Counter(_WORD.findall(text.lower()))
+
+
+def word_f1(a: Counter[str], b: Counter[str]) -> float:
+    """F1 of two bags of words (multiset overlap)."""
+    overlap = (a & b).total()
+    if not overlap:
+        return 1.0 if not a and not b else 0.0
+    precision, recall = overlap / a.total(), overlap / b.total()
+    return 2 * precision * recall / (precision + recall)
+
+
+def block_paragraphs(root: _Element) -> Iterator[str]:
+    """Text of an element, one whitespace-collapsed string per block (iterative: pages nest
+    deep)."""
+    from lxml import etree
+
+    parts: list[str] = []
+
+    def flush() -> Iterator[str]:
+        paragraph = unicodedata.normalize("NFC", " ".join("".join(parts).split()))
+        parts.clear()
+        if paragraph:
+            yield paragraph
+
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _BLOCK_TAGS:
+            yield from flush()
+        if event == "start" and tag and el.text:
+            parts.append(el.text)
+        if event == "end":
+            if tag == "cell":  # trafilatura's data-table cell: keep a row on one line
+                parts.append(" ")
+            if el.tail and el is not root:
+                parts.append(el.tail)
+    yield from flush()
+
+
+def normalise_text(text: str) -> str:
+    """One paragraph per line, runs of whitespace as one space, Unicode NFC, no empty lines."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return unicodedata.normalize("NFC", "\n".join(line for line in lines if line))
+
+
+def word_count(text: str) -> int:
+    """Words in text; CJK scripts (no spaces) count two characters as a word."""
+    return len(_WORD.findall(text)) + len(_CJK.findall(text)) // 2
+
+
+def usable_body(text: str, titles: list[str]) -> str:
+    """The body without the headline and boilerplate edges; "" when too little is left."""
+    paragraphs = text.split("\n") if text else []
+    if paragraphs and any(_is_headline(paragraphs[0], title) for title in titles):
+        paragraphs = paragraphs[1:]
+    while paragraphs and _is_boilerplate(paragraphs[0]):
+        paragraphs.pop(0)
+    while paragraphs and _is_boilerplate(paragraphs[-1]):
+        paragraphs.pop()
+    substance = sum(word_count(p) for p in paragraphs if not _is_boilerplate(p))
+    return "\n".join(paragraphs) if substance >= MIN_BODY_WORDS else ""
+
+
+def _is_headline(paragraph: str, title: str) -> bool:
+    # titles often carry the site name ("Headline | Site"), so containment, not equality
+    words = _WORD.findall(paragraph.lower())
+    return (
+        len(words) >= 2 and f" {' '.join(words)} " in f" {' '.join(_WORD.findall(title.lower()))} "
+    )
+
+
+def _is_boilerplate(paragraph: str) -> bool:
+    return word_count(paragraph) <= _BOILERPLATE_MAX_WORDS and bool(_BOILERPLATE.search(paragraph))
