@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             for row in rows:
                 print(f"        link={row.get('link')!r} title={row.get('title')!r}")
-    ok = share >= args.min_share and (args.max_mojibake is None or len(mojibake) <= args.max_mojibake)
+    ok = share >= args.min_share and (
+        args.max_mojibake is None or len(mojibake) <= args.max_mojibake
+    )
     return 0 if ok else 1
 
 

@@ -10,12 +10,13 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aggregator.cli import options
 from aggregator.cli.common import reader_store, write_output
 from aggregator.config.model import parse_duration
 from aggregator.errors import ConfigError
+from aggregator.store import BodyHealth
 
 if TYPE_CHECKING:
     from aggregator.cli.options import Commands, Subparsers
@@ -58,12 +59,29 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bodies_json(health: BodyHealth | None) -> dict[str, Any]:
+    health = health or BodyHealth()
+    return {
+        "page": health.page,
+        "feed": health.feed,
+        "none": health.none,
+        "median_words": health.median_words,
+    }
+
+
+def _bodies_text(health: BodyHealth) -> str:
+    """ "92% page, 8% feed, 0% none, median 640 words": which sites need attention."""
+    shares = ", ".join(f"{health.share(s):.0%} {s}" for s in ("page", "feed", "none"))
+    return f"{shares}, median {health.median_words} words"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     store = reader_store(args)
     try:
         states = store.feed_states()
         counts = store.counts()
         waiting = store.pending_counts()
+        bodies = store.body_health()
     finally:
         store.close()
     if args.json:
@@ -85,6 +103,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "next_poll": s.next_poll.isoformat() if s.next_poll else None,
                     "gone": s.gone,
                     "pages_waiting": waiting.get(s.url, 0),
+                    "bodies": _bodies_json(bodies.get(s.url)),
                 }
                 for s in states
             ],
@@ -108,6 +127,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             line += ", gone (HTTP 410): polled rarely"
         if waiting.get(s.url):
             line += f", {waiting[s.url]} pages waiting"
+        if s.url in bodies:
+            line += f", bodies {_bodies_text(bodies[s.url])}"
         if s.next_poll:
             line += f", next poll {s.next_poll.strftime('%Y-%m-%d %H:%M')}"
         print(line)

@@ -37,6 +37,8 @@ class StoreCollector(Collector):
         try:
             counts = store.counts()
             states = store.feed_states()
+            bodies = store.body_health()
+            waiting = store.pending_counts()
         finally:
             store.close()
         stored = GaugeMetricFamily("aggregator_stored", "Records in the store", labels=["kind"])
@@ -50,6 +52,26 @@ class StoreCollector(Collector):
         health.add_metric(["failing"], failing)
         health.add_metric(["gone"], gone)
         yield health
+        sources = GaugeMetricFamily(
+            "aggregator_feed_bodies",
+            "Stored articles per feed by where the body came from (page, feed, none)",
+            labels=["feed", "source"],
+        )
+        median = GaugeMetricFamily(
+            "aggregator_feed_body_median_words", "Median words of a feed's bodies", labels=["feed"]
+        )
+        for feed, body in bodies.items():
+            for source in ("page", "feed", "none"):
+                sources.add_metric([feed, source], getattr(body, source))
+            median.add_metric([feed], body.median_words)
+        yield sources
+        yield median
+        pending = GaugeMetricFamily(
+            "aggregator_pages_waiting", "Deferred article pages waiting, per feed", labels=["feed"]
+        )
+        for feed, n in waiting.items():
+            pending.add_metric([feed], n)
+        yield pending
 
 
 class Metrics:

@@ -20,7 +20,8 @@
 Stages never call each other; they get plain records and return plain records. Here: the
 polls, up to each feed's outcome; ingest.py: the ordered tail (the second loop); records.py:
 the records the pipeline hands out; decide.py: what needs no I/O (a feed's next state, which
-of its entries are read).
+of its entries are read); pages.py: one article's page, fetched and extracted, and the
+pages earlier polls deferred.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from datetime import UTC, datetime, timedelta
 
 from aggregator.cluster.clusterer import Clusterer
 from aggregator.config.model import FeedConfig
-from aggregator.errors import FeedError, FetchError, ParseError, WorkerDied
-from aggregator.extract.body import Extractor, choose_text
+from aggregator.errors import FeedError, ParseError, WorkerDied
+from aggregator.extract.body import Extractor
 from aggregator.fetch.fetcher import Fetcher
-from aggregator.identity.keys import article_key, content_hash, match_existing
-from aggregator.identity.near import NearDuplicates, shingles
-from aggregator.identity.urls import canonical_url, entry_link, is_http_url
+from aggregator.identity.keys import article_key, match_existing
+from aggregator.identity.near import NearDuplicates
+from aggregator.identity.urls import canonical_url, entry_link
 from aggregator.parse.feed import parse_feed
 from aggregator.pipeline.decide import (
     change_estimate,
@@ -54,18 +55,11 @@ from aggregator.pipeline.decide import (
     next_poll,
 )
 from aggregator.pipeline.ingest import Ingest, yielding
+from aggregator.pipeline.pages import Pages
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
 from aggregator.store import FeedState, Store
 from aggregator.timing import StageTimer
-from aggregator.types import (
-    Extracted,
-    FetchResult,
-    NewArticle,
-    PageFill,
-    ParsedEntry,
-    ParsedFeed,
-    PendingPage,
-)
+from aggregator.types import FetchResult, NewArticle, ParsedEntry, ParsedFeed
 
 __all__ = [
     "MAX_ENTRIES_PER_POLL",
@@ -129,6 +123,7 @@ class Pipeline:
         self.max_interval = max_interval
         self.clock = clock
         self.tail = Ingest(store, clusterer, near_duplicates, window)
+        self.pages = Pages(store, fetcher, extractor, clusterer)
 
     # ------------------------------------------------------------------ start-up
     def warm_up(self) -> int:
@@ -160,7 +155,9 @@ class Pipeline:
         async def one(feed: FeedConfig) -> FeedOutcome:
             outcome = await self._poll_feed(feed, timer)
             if outcome.status != "failed":
-                await self._deferred_pages(feed, outcome, timer)
+                await self.pages.deferred(
+                    feed, outcome, timer, MAX_PAGES_PER_POLL - outcome.pages_tried
+                )
             if progress is not None:
                 progress(outcome)
             return outcome
@@ -260,7 +257,7 @@ class Pipeline:
         timer.add("identify", time.perf_counter() - identify_started)
         with_page = newest_indexes([item[0] for item in fresh], MAX_PAGES_PER_POLL)
         for i, (entry, _, key, _) in enumerate(fresh):
-            if self._wants_page(feed, entry.url):
+            if self.pages.wanted(feed, entry.url):
                 if i in with_page:
                     outcome.pages_tried += 1
                 else:  # past the cap: a later poll fetches it (the feed's text until then)
@@ -269,7 +266,7 @@ class Pipeline:
             log.info("%s: %d pages deferred to later polls", feed.url, len(outcome.deferred))
         made = await asyncio.gather(
             *(
-                self._article(feed, *item, now, timer, fetch_page=i in with_page)
+                self.pages.article(feed, *item, now, timer, fetch_page=i in with_page)
                 for i, item in enumerate(fresh)
             )
         )
@@ -318,114 +315,6 @@ class Pipeline:
             max_interval=self.max_interval,
         )
         return FeedOutcome(feed, replace(state, next_poll=at), status=status, error=error)
-
-    async def _article(
-        self,
-        feed: FeedConfig,
-        entry: ParsedEntry,
-        canonical: str | None,
-        key: str,
-        title: str,
-        now: datetime,
-        timer: StageTimer,
-        *,
-        fetch_page: bool = True,
-    ) -> tuple[NewArticle, Prepared | None]:
-        """The new article, and what dedupe and clustering will need of it when its page was
-        fetched (computed here, while other pages are still on their way, the ordered tail of
-        the poll has less to do; an article from the feed alone has not waited for anything,
-        so its share stays in the tail, which gives the event loop its turns)."""
-        feed_text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
-        text, text_source = feed_text, "feed" if feed_text else "none"
-        author, image, language, published = entry.author, entry.image, None, None
-        fetched_page = False
-        if fetch_page and entry.url and self._wants_page(feed, entry.url):
-            extracted = await self._page(feed, entry.url, feed_text, title, timer)
-            if extracted is not None:
-                text, text_source = choose_text(extracted, feed_text)
-                fetched_page = True
-                author = author or extracted.author
-                image = image or extracted.image
-                language = extracted.language
-                published = extracted.date
-        article = NewArticle(
-            key=key,
-            guid=entry.guid,
-            url=entry.url,
-            canonical_url=canonical,
-            title=title,
-            feed_url=feed.url,
-            source=feed.name,
-            published=entry.published or entry.updated or published,
-            fetched=now,
-            text=text,
-            text_source=text_source,
-            summary=entry.summary,
-            author=author,
-            image=image,
-            language=language,
-            content_hash=content_hash(title, text),
-            tags=tuple(feed.tags),
-        )
-        if not fetched_page:
-            return article, None
-        with timer.stage("prepare"):
-            doc = cluster_doc(article)
-            prepared = Prepared(self.clusterer.features(doc), shingles(doc.text))
-        return article, prepared
-
-    def _wants_page(self, feed: FeedConfig, url: str | None) -> bool:
-        return bool(feed.extract and url and is_http_url(url) and self.extractor is not None)
-
-    async def _page(
-        self, feed: FeedConfig, url: str, feed_text: str, title: str, timer: StageTimer
-    ) -> Extracted | None:
-        """The article page's extraction; None when it could not be fetched or is no page."""
-        assert self.fetcher is not None and self.extractor is not None
-        try:
-            with timer.stage("fetch_page"):
-                page = await self.fetcher.fetch_page(url, listed_by=feed.url)
-        except FetchError as exc:
-            log.info("page not fetched, using the feed's text: %s", exc)
-            return None
-        if page.content_type and "html" not in page.content_type.lower():
-            return None
-        with timer.stage("extract"):
-            return await self.extractor.extract(
-                page.content, url=page.final_url, feed_text=feed_text, feed_title=title
-            )
-
-    async def _deferred_pages(
-        self, feed: FeedConfig, outcome: FeedOutcome, timer: StageTimer
-    ) -> None:
-        """Pages earlier polls deferred, fetched within what is left of this poll's page cap
-        (politely: the fetcher's per-host limits and spacing hold), even when the feed itself
-        was unchanged. They are written with the feed's outcome."""
-        budget = MAX_PAGES_PER_POLL - outcome.pages_tried
-        if not (feed.extract and self.extractor is not None) or budget <= 0:
-            return
-        with timer.stage("store"):
-            pending = self.store.pending_pages(feed.url, budget)
-
-        async def fill(item: PendingPage) -> None:
-            extracted = await self._page(feed, item.url, item.feed_text, item.title, timer)
-            if extracted is None:
-                outcome.unfetched.append(item.key)
-                return
-            text, source = choose_text(extracted, item.feed_text)
-            outcome.filled.append(
-                PageFill(
-                    item.key,
-                    text,
-                    source,
-                    content_hash(item.title, text),
-                    extracted.author,
-                    extracted.image,
-                    extracted.language,
-                )
-            )
-
-        await asyncio.gather(*(fill(item) for item in pending))
 
     # ------------------------------------------------------------------ storing
     def store_outcomes(

@@ -63,6 +63,23 @@ class ExistingRef:
     url: str | None = None  # as the feed listed it (with its fragment)
 
 
+@dataclass(frozen=True)
+class BodyHealth:
+    """Where one feed's article bodies came from: which sites need attention."""
+
+    page: int = 0  # extracted from the article's page
+    feed: int = 0  # the feed's own text (page missing, thin or not fetched)
+    none: int = 0  # headline only
+    median_words: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.page + self.feed + self.none
+
+    def share(self, source: str) -> float:
+        return getattr(self, source) / self.total if self.total else 0.0
+
+
 class Store(Protocol):
     def close(self) -> None: ...
 

@@ -8,9 +8,11 @@ FTS5 would need write-side triggers.
 from __future__ import annotations
 
 import json
+import statistics
 from datetime import datetime
 from typing import Any
 
+from aggregator.store import BodyHealth
 from aggregator.store.reads import ARTICLE_SELECT, STORY_SELECT, SqliteReads
 from aggregator.store.rows import article_from_row, story_from_row, to_db
 from aggregator.types import StoredArticle, StoryRecord
@@ -122,6 +124,30 @@ class WebReads(SqliteReads):
             for tag in json.loads(row["tags"] or "[]"):
                 counts[tag] = counts.get(tag, 0) + int(row["n"])
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def body_health(self) -> dict[str, BodyHealth]:
+        """Per feed URL: bodies by source (page, feed, none) and their median length in words."""
+        sources: dict[str, dict[str, int]] = {}
+        words: dict[str, list[int]] = {}
+        # words ~ blanks + 1: spaces and newlines counted in SQL, not the texts copied out
+        for row in self._query(
+            "SELECT feed_url, text_source, CASE WHEN length(trim(text)) = 0 THEN 0 ELSE "
+            "length(text) - length(replace(replace(text, char(10), ''), ' ', '')) + 1 END AS w "
+            "FROM articles WHERE feed_url IS NOT NULL"
+        ):
+            feed = row["feed_url"]
+            by_source = sources.setdefault(feed, {})
+            by_source[row["text_source"]] = by_source.get(row["text_source"], 0) + 1
+            words.setdefault(feed, []).append(int(row["w"]))
+        return {
+            feed: BodyHealth(
+                page=counts.get("page", 0),
+                feed=counts.get("feed", 0),
+                none=counts.get("none", 0),
+                median_words=int(statistics.median(words[feed])),
+            )
+            for feed, counts in sources.items()
+        }
 
     def change_marker(self) -> tuple[int, ...]:
         """Changes whenever a write could change what readers see (for caching reads).

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aggregator.read.digest import DigestStory
-from aggregator.store import FeedState
+from aggregator.store import BodyHealth, FeedState
 from aggregator.web.html import layout, plural, story_href, time_tag
 from aggregator.web.queries import (
     MIN_SOURCES,
@@ -168,18 +168,20 @@ def sources_page(request: Request) -> Response:
     with open_store(ctx.storage) as store:
         feeds = store.feed_states()
         counts = store.counts()
-    rows = "".join(_source_row(f, now) for f in feeds)
+        bodies = store.body_health()
+    rows = "".join(_source_row(f, bodies.get(f.url), now) for f in feeds)
     body = (
         '<h1 class="story">Sources</h1>'
         f'<p class="status">{plural(len(feeds), "feed")} · '
         f"{plural(counts['articles'], 'article')} in {plural(counts['stories'], 'story')}</p>"
         '<table class="sources"><thead><tr><th>Source</th><th>Last success</th>'
-        f"<th>Articles</th><th>Health</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>Articles</th><th>Bodies</th><th>Health</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
     return layout(request, "Sources", body)
 
 
-def _source_row(feed: FeedState, now: datetime) -> str:
+def _source_row(feed: FeedState, bodies: BodyHealth | None, now: datetime) -> str:
     health = feed_health(feed)
     klass = "ok" if health == "ok" else "bad"
     detail = f"<br><small>{text(feed.last_error)}</small>" if feed.last_error else ""
@@ -189,7 +191,18 @@ def _source_row(feed: FeedState, now: datetime) -> str:
         f"<br><small>{outbound_link(feed.url, feed.url)}</small></td>"
         f"<td>{time_tag(feed.last_success, now) if feed.last_success else 'never'}</td>"
         f"<td>{feed.articles}</td>"
+        f"<td>{body_cell(bodies)}</td>"
         f'<td class="{klass}">{text(health)}{detail}</td></tr>'
+    )
+
+
+def body_cell(bodies: BodyHealth | None) -> str:
+    """Where the feed's bodies came from: a low page share marks a site to look at."""
+    if bodies is None or not bodies.total:
+        return "–"
+    return (
+        f"{bodies.share('page'):.0%} from pages<br><small>{bodies.share('feed'):.0%} feed text, "
+        f"{bodies.share('none'):.0%} none; median {bodies.median_words} words</small>"
     )
 
 

@@ -68,6 +68,10 @@ def test_metrics_export_poll_counters_and_store_gauges(tmp_path):
     assert 'aggregator_stored{kind="articles"} 1.0' in text
     assert 'aggregator_feeds{health="failing"} 1.0' in text
     assert 'aggregator_feeds{health="gone"} 1.0' in text
+    # extraction health per feed: the one article's body came from the feed, one word long
+    assert 'aggregator_feed_bodies{feed="f",source="feed"} 1.0' in text
+    assert 'aggregator_feed_bodies{feed="f",source="page"} 0.0' in text
+    assert 'aggregator_feed_body_median_words{feed="f"} 1.0' in text
 
 
 def test_serve_alone_still_exports_store_gauges(tmp_path):

@@ -75,3 +75,6 @@ def test_pages_past_the_cap_wait_in_a_backlog_that_later_polls_drain(tmp_path: P
         aggregator(*once)
         assert _sources(storage) == ["page"] * ENTRIES
         assert site.count("/post/") == ENTRIES  # each page fetched once
+        bodies = _status(config, storage)["feeds"][0]["bodies"]
+        assert (bodies["page"], bodies["feed"], bodies["none"]) == (ENTRIES, 0, 0)
+        assert bodies["median_words"] > 50

@@ -254,6 +254,7 @@ def test_sources_and_api_pages(client):
     assert sources.status_code == 200
     assert_inert(sources.text)
     assert "North Times" in sources.text and ">ok<" in sources.text
+    assert "from pages" in sources.text and "median" in sources.text  # where bodies came from
     api = client.get("/api")
     assert api.status_code == 200 and "/api/openapi.json" in api.text
 
