@@ -23,6 +23,22 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
             ["bench/parse_eval.py", "--corpus", str(corpus / "feeds"), "--min-recall", "0.99"],
         ),
         (
+            "entries: distinct entries of the real feed captures stored by the whole pipeline",
+            [
+                "bench/stored_entries_eval.py",
+                "--corpus",
+                str(corpus / "feeds"),
+                "--min-share",
+                "0.99",
+                "--max-mojibake",
+                "0",
+            ],
+        ),
+        (
+            "backlog: 181 new entries, pages past the per-poll cap deferred and drained",
+            ["bench/backlog_eval.py", "--entries", "181", "--polls", "3", "--check"],
+        ),
+        (
             "extract: word F1 on the real readability pages",
             ["bench/extract_eval.py", "--corpus", str(corpus / "pages"), "--min-f1", "0.96"],
         ),
