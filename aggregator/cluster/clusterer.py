@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
 
+from aggregator.cluster import evidence as evidencemod
 from aggregator.cluster import text as textmod
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
 from aggregator.cluster.vectors import DocumentFrequencies, Vector, weigh
@@ -70,6 +71,18 @@ class ClusterSettings:
     probe_cap: int = 50
     max_candidates: int = 20
     headlines_kept: int = 8
+    # second stage (``evidence``): a year or figure most of a story's articles state, that
+    # the article contradicts, vetoes the join (share of the story's articles)
+    conflict_share: float = 0.5
+    check_conflicts: bool = False
+    # a story made only of one feed's posts takes another post of that feed only with this
+    # much cosine (a blog shares its vocabulary between posts whatever each is about) ...
+    own_feed_threshold: float = 0.0
+    # ... and its score counts this much
+    own_feed_factor: float = 1.0
+    # the score is multiplied by (1 - novel_names x the share of the article's name weight
+    # on names the story never mentioned): the people and places of another event
+    novel_names: float = 0.0
 
 
 class Features(NamedTuple):
@@ -84,6 +97,8 @@ class _Article(NamedTuple):
     vector: Vector  # headline + body
     title_vector: Vector  # headline alone (picks the story's title)
     names: frozenset[str]  # terms written as names in the body
+    traits: evidencemod.ArticleTraits  # years, figures, names it states
+    source: str | None  # its feed (outlet name)
 
 
 class Clusterer:
@@ -121,7 +136,7 @@ class Clusterer:
         if story is None:
             story = self.index.create(self._new_story_id(doc.id), when)
         evidence = {} if new_story else self._evidence(doc, vector, story, when)
-        self._join(story, doc, vector, article.title_vector, when)
+        self._join(story, doc, article, when)
         merges = () if new_story else self._merge_bridged(story, scored, vector)
         story = self.index.stories[self._resolve(story.id)]
         return Placement(
@@ -160,7 +175,7 @@ class Clusterer:
         story = self.index.stories.get(self._resolve(story_id))
         if story is None:
             story = self.index.create(story_id, when)
-        self._join(story, doc, article.vector, article.title_vector, when)
+        self._join(story, doc, article, when)
 
     def story_title(self, story_id: str) -> str | None:
         story = self.index.stories.get(self._resolve(story_id))
@@ -194,7 +209,8 @@ class Clusterer:
         self.frequencies.add(counts)
         boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
-        return _Article(vector, weigh(title_terms, self.frequencies), names)
+        traits = evidencemod.of_article(counts, names)
+        return _Article(vector, weigh(title_terms, self.frequencies), names, traits, doc.source)
 
     def _score_candidates(self, article: _Article) -> list[tuple[float, Story]]:
         """Best-first (score, story) for the live stories sharing the article's top terms."""
@@ -212,10 +228,39 @@ class Clusterer:
                 score = 0.0  # names in common only: same place or people, another event
             else:
                 score = story.similarity(vector) * self._recency(story)
+                if s.novel_names and article.names:
+                    score *= 1.0 - s.novel_names * self._novel_names(article, story)
+                if story.traits.only_from(article.source):
+                    score *= s.own_feed_factor
+            if score > 0 and self._vetoed(article, story, score):
+                score = 0.0
             scored.append((score, story))
         # ties go to the older story, not to whichever the index met first
         scored.sort(key=lambda x: (-x[0], x[1].seq))
         return scored
+
+    @staticmethod
+    def _novel_names(article: _Article, story: Story) -> float:
+        """Share of the article's name weight on names the story's centroid does not hold."""
+        vector, centroid = article.vector, story.centroid
+        total = novel = 0.0
+        for term in article.names:
+            weight = vector.get(term)
+            if weight:
+                total += weight * weight
+                if term not in centroid:
+                    novel += weight * weight
+        return novel / total if total else 0.0
+
+    def _vetoed(self, article: _Article, story: Story, score: float) -> bool:
+        """Second stage: does the evidence say the article reports another event?"""
+        s = self.settings
+        if story.traits.only_from(article.source):
+            if score < s.own_feed_threshold:
+                return True
+        if s.check_conflicts:
+            return evidencemod.conflict(article.traits, story.traits, s.conflict_share) is not None
+        return False
 
     def _choose(
         self, vector: Vector, scored: list[tuple[float, Story]], duplicate_of: str | None
@@ -255,18 +300,13 @@ class Clusterer:
             factor *= 0.5**quiet
         return float(factor)
 
-    def _join(
-        self,
-        story: Story,
-        doc: ClusterDoc,
-        vector: Vector,
-        title_vector: Vector,
-        when: datetime | None,
-    ) -> None:
+    def _join(self, story: Story, doc: ClusterDoc, article: _Article, when: datetime | None) -> None:
         s = self.settings
-        self.index.touch(story, vector, when, s.story_terms)
+        self.index.touch(story, article.vector, when, s.story_terms)
+        story.traits.add(doc.source, article.traits)
         story.last_tick = self._tick
-        story.add_headline(doc.title.strip(), title_vector or vector, s.headlines_kept)
+        title_vector = article.title_vector or article.vector
+        story.add_headline(doc.title.strip(), title_vector, s.headlines_kept)
         self._story_of.put(doc.id, story.id, self._now)
 
     def _merge_bridged(
