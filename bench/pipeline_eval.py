@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import subprocess
 import sys
 import tempfile
-import random
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime

@@ -71,18 +71,15 @@ class ClusterSettings:
     probe_cap: int = 50
     max_candidates: int = 20
     headlines_kept: int = 8
-    # second stage (``evidence``): a year or figure most of a story's articles state, that
-    # the article contradicts, vetoes the join (share of the story's articles)
-    conflict_share: float = 0.5
-    check_conflicts: bool = False
+    # second stage (``evidence``), checked on the stories an article would join:
     # a story made only of one feed's posts takes another post of that feed only with this
-    # much cosine (a blog shares its vocabulary between posts whatever each is about) ...
-    own_feed_threshold: float = 0.0
-    # ... and its score counts this much
-    own_feed_factor: float = 1.0
-    # the score is multiplied by (1 - novel_names x the share of the article's name weight
-    # on names the story never mentioned): the people and places of another event
-    novel_names: float = 0.0
+    # score (a blog shares its vocabulary between posts whatever each is about) ...
+    own_feed_threshold: float = 0.7
+    # ... and no story takes an article that puts this share of its name weight on names
+    # the story never mentioned while the story puts this share of its own on names the
+    # article never mentions: the people and places of another event of the same kind
+    novel_names_veto: float = 0.3
+    missing_names_veto: float = 0.5
 
 
 class Features(NamedTuple):
@@ -97,7 +94,6 @@ class _Article(NamedTuple):
     vector: Vector  # headline + body
     title_vector: Vector  # headline alone (picks the story's title)
     names: frozenset[str]  # terms written as names in the body
-    traits: evidencemod.ArticleTraits  # years, figures, names it states
     source: str | None  # its feed (outlet name)
 
 
@@ -112,6 +108,7 @@ class Clusterer:
         self._alias = ExpiringMap()  # absorbed story id -> the story that absorbed it
         self._now: datetime | None = None  # latest publication time seen
         self._tick = 0  # articles seen: the clock that recency is measured on
+        self._vetoed: list[dict[str, Any]] = []  # stories the last article was kept out of
 
     # -- public interface ---------------------------------------------------------------
 
@@ -135,7 +132,9 @@ class Clusterer:
         new_story = story is None
         if story is None:
             story = self.index.create(self._new_story_id(doc.id), when)
-        evidence = {} if new_story else self._evidence(doc, vector, story, when)
+        evidence = self._evidence(doc, article, story, when) if not new_story else {}
+        if self._vetoed:
+            evidence["vetoed"] = self._vetoed
         self._join(story, doc, article, when)
         merges = () if new_story else self._merge_bridged(story, scored, vector)
         story = self.index.stories[self._resolve(story.id)]
@@ -209,8 +208,7 @@ class Clusterer:
         self.frequencies.add(counts)
         boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
-        traits = evidencemod.of_article(counts, names)
-        return _Article(vector, weigh(title_terms, self.frequencies), names, traits, doc.source)
+        return _Article(vector, weigh(title_terms, self.frequencies), names, doc.source)
 
     def _score_candidates(self, article: _Article) -> list[tuple[float, Story]]:
         """Best-first (score, story) for the live stories sharing the article's top terms."""
@@ -221,6 +219,8 @@ class Clusterer:
         for term, story_id in self.index.candidates(probe):
             overlap[story_id] = overlap.get(story_id, 0.0) + vector[term]
         best = sorted(overlap, key=lambda sid: (-overlap[sid], sid))[: s.max_candidates]
+        threshold = self._threshold(vector)
+        vetoed = self._vetoed = []
         scored = []
         for story_id in best:
             story = self.index.stories[story_id]
@@ -228,39 +228,28 @@ class Clusterer:
                 score = 0.0  # names in common only: same place or people, another event
             else:
                 score = story.similarity(vector) * self._recency(story)
-                if s.novel_names and article.names:
-                    score *= 1.0 - s.novel_names * self._novel_names(article, story)
-                if story.traits.only_from(article.source):
-                    score *= s.own_feed_factor
-            if score > 0 and self._vetoed(article, story, score):
-                score = 0.0
+            if score >= threshold:
+                reason = self._veto(article, story, score)
+                if reason is not None:
+                    vetoed.append({"story": story.id, "score": round(score, 4), "why": reason})
+                    score = 0.0
             scored.append((score, story))
         # ties go to the older story, not to whichever the index met first
         scored.sort(key=lambda x: (-x[0], x[1].seq))
         return scored
 
-    @staticmethod
-    def _novel_names(article: _Article, story: Story) -> float:
-        """Share of the article's name weight on names the story's centroid does not hold."""
-        vector, centroid = article.vector, story.centroid
-        total = novel = 0.0
-        for term in article.names:
-            weight = vector.get(term)
-            if weight:
-                total += weight * weight
-                if term not in centroid:
-                    novel += weight * weight
-        return novel / total if total else 0.0
-
-    def _vetoed(self, article: _Article, story: Story, score: float) -> bool:
-        """Second stage: does the evidence say the article reports another event?"""
+    def _veto(self, article: _Article, story: Story, score: float) -> str | None:
+        """Second stage: why the evidence says the article reports another event, or None."""
         s = self.settings
-        if story.traits.only_from(article.source):
-            if score < s.own_feed_threshold:
-                return True
-        if s.check_conflicts:
-            return evidencemod.conflict(article.traits, story.traits, s.conflict_share) is not None
-        return False
+        if story.traits.only_from(article.source) and score < s.own_feed_threshold:
+            return "own feed"
+        if article.names:
+            vector, centroid = article.vector, story.centroid
+            if evidencemod.novel_names(vector, article.names, centroid) >= s.novel_names_veto:
+                missing = evidencemod.missing_names(vector, article.names, centroid, story.traits)
+                if missing >= s.missing_names_veto:
+                    return "names of another event"
+        return None
 
     def _choose(
         self, vector: Vector, scored: list[tuple[float, Story]], duplicate_of: str | None
@@ -300,10 +289,12 @@ class Clusterer:
             factor *= 0.5**quiet
         return float(factor)
 
-    def _join(self, story: Story, doc: ClusterDoc, article: _Article, when: datetime | None) -> None:
+    def _join(
+        self, story: Story, doc: ClusterDoc, article: _Article, when: datetime | None
+    ) -> None:
         s = self.settings
         self.index.touch(story, article.vector, when, s.story_terms)
-        story.traits.add(doc.source, article.traits)
+        story.traits.add(doc.source, article.names)
         story.last_tick = self._tick
         title_vector = article.title_vector or article.vector
         story.add_headline(doc.title.strip(), title_vector, s.headlines_kept)
@@ -359,8 +350,9 @@ class Clusterer:
         return story_id
 
     def _evidence(
-        self, doc: ClusterDoc, vector: Vector, story: Story, when: datetime | None
+        self, doc: ClusterDoc, article: _Article, story: Story, when: datetime | None
     ) -> dict[str, Any]:
+        vector, names = article.vector, article.names
         shared = sorted(
             (t for t in vector if t in story.centroid),
             key=lambda t: (-vector[t] * story.centroid[t], t),
@@ -371,6 +363,11 @@ class Clusterer:
             "recency": round(self._recency(story), 4),
             "title_similarity": round(fuzz.token_set_ratio(doc.title, story.title) / 100, 3),
             "story_size": story.size,
+            "own_feed_only": story.traits.only_from(doc.source),
+            "novel_names": round(evidencemod.novel_names(vector, names, story.centroid), 3),
+            "missing_names": round(
+                evidencemod.missing_names(vector, names, story.centroid, story.traits), 3
+            ),
         }
         if when is not None and story.last_time is not None:
             hours = (when - story.last_time).total_seconds() / 3600

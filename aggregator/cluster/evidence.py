@@ -1,61 +1,45 @@
-"""Second-stage evidence that an article and a story report two different events.
+"""Second-stage evidence that an article and a story it matches report two different events.
 
-A high cosine says two texts are about the same kind of thing; two events of one kind (two
-earthquakes, two coaches fired by one club, two fights of one boxer) share nearly all of
-their vocabulary. What tells them apart is in the details each article states: the year it
-happened, its figures (a 6.1 and a 7.2 quake), the people and places named. A story keeps,
-for each of these, in how many of its articles it appears (``Traits``); an article whose
-details contradict what most of the story's articles say does not join it, however high
-its cosine.
+A high cosine says two texts are about the same kind of thing. Two checks then look at what
+the cosine cannot see, and veto the join (they never make one):
 
-The checks only veto a join; they never make one. Each returns a short reason for
-``aggregator explain``.
+- **One feed's posts.** A blog, a podcast or a listings feed writes about one topic every
+  day, so its posts share their vocabulary (the show, the author, "episode", "alarm")
+  whatever each one is about. A story made only of one feed's posts therefore takes
+  another post of that feed only on a much higher score (``own_feed_threshold``); an
+  outlet's genuine follow-up on its own story repeats its names and details and clears it,
+  and a story other outlets already joined is judged as usual.
+- **Names of another event.** Two events of one kind (two fights of one boxer, two
+  coaches fired by one club) share their topic words; what differs is who and where. When
+  much of the article's name weight is on names the story never mentions AND much of the
+  story's name weight is on names the article never mentions, the article reports another
+  event. Either alone is common in genuine coverage (a new quote, a short piece).
+
+A story keeps which feeds its articles came from and which of its terms were written as
+names (``Traits``). The measures are returned for ``aggregator explain``.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-_YEAR = re.compile(r"(?:19[5-9]|20\d)\d")
-# a figure that identifies one event: a decimal ("6.1", "4.75") or a number of 3+ digits
-# that is not a year ("2000", "350")
-_SPECIFIC = re.compile(r"\d+\.\d+|\d{3,}")
-
-
-def years(terms: Iterable[str]) -> frozenset[str]:
-    return frozenset(t for t in terms if _YEAR.fullmatch(t))
-
-
-def figures(terms: Iterable[str]) -> frozenset[str]:
-    return frozenset(t for t in terms if _SPECIFIC.fullmatch(t) and not _YEAR.fullmatch(t))
 
 
 @dataclass
 class Traits:
-    """What a story's articles state, each counted once per article that states it."""
+    """Feeds of a story's articles, and its name terms (articles mentioning each)."""
 
-    members: int = 0
     sources: Counter[str] = field(default_factory=Counter)
-    years: Counter[str] = field(default_factory=Counter)
-    figures: Counter[str] = field(default_factory=Counter)
     names: Counter[str] = field(default_factory=Counter)
 
-    def add(self, source: str | None, article: ArticleTraits) -> None:
-        self.members += 1
+    def add(self, source: str | None, names: frozenset[str]) -> None:
         if source:
             self.sources[source] += 1
-        self.years.update(article.years)
-        self.figures.update(article.figures)
-        self.names.update(article.names)
+        self.names.update(names)
 
     def absorb(self, other: Traits) -> None:
-        self.members += other.members
         self.sources.update(other.sources)
-        self.years.update(other.years)
-        self.figures.update(other.figures)
         self.names.update(other.names)
 
     def only_from(self, source: str | None) -> bool:
@@ -63,40 +47,27 @@ class Traits:
         return bool(source) and len(self.sources) == 1 and source in self.sources
 
 
-@dataclass(frozen=True)
-class ArticleTraits:
-    years: frozenset[str]
-    figures: frozenset[str]
-    names: frozenset[str]
+def novel_names(vector: Mapping[str, float], names: frozenset[str], centroid: Mapping) -> float:
+    """Share of the article's name weight on names the story's centroid does not hold."""
+    total = novel = 0.0
+    for term in names:
+        weight = vector.get(term)
+        if weight:
+            total += weight * weight
+            if term not in centroid:
+                novel += weight * weight
+    return novel / total if total else 0.0
 
 
-def of_article(terms: Iterable[str], names: frozenset[str]) -> ArticleTraits:
-    listed = list(terms)
-    return ArticleTraits(years(listed), figures(listed), names)
-
-
-def _held(counts: Counter[str], members: int, share: float) -> set[str]:
-    """The values stated by at least ``share`` of the story's articles (and by two of them)."""
-    need = max(2.0, share * members) if members >= 2 else 1.0
-    return {value for value, n in counts.items() if n >= need}
-
-
-def conflict(article: ArticleTraits, story: Traits, share: float) -> str | None:
-    """Why the article reports another event than the story, or None.
-
-    A year the story's articles agree on that the article never mentions, while the
-    article names years of its own, is another event of the same kind (the 2008 and the
-    2012 title fight). The same for specific figures.
-    """
-    if story.members == 0:
-        return None
-    for kind, mine, theirs in (
-        ("years", article.years, story.years),
-        ("figures", article.figures, story.figures),
-    ):
-        if not mine:
-            continue
-        held = _held(theirs, story.members, share)
-        if held and not (held & mine) and not (mine & set(theirs)):
-            return f"{kind} {','.join(sorted(mine)[:3])} vs {','.join(sorted(held)[:3])}"
-    return None
+def missing_names(
+    vector: Mapping[str, float], names: frozenset[str], centroid: Mapping, story: Traits
+) -> float:
+    """Share of the story's name weight (centroid) on names the article never mentions."""
+    total = missing = 0.0
+    for term in story.names:
+        weight = centroid.get(term)
+        if weight:
+            total += weight * weight
+            if term not in vector and term not in names:
+                missing += weight * weight
+    return missing / total if total else 0.0
