@@ -35,10 +35,11 @@ def stories(docs: list[ClusterDoc]) -> dict[str, str]:
 PODCAST = [
     post(
         f"p{n}",
-        f"Tinkerers Hour episode {n}: a conversation with {guest}",
+        f"Tinkerers Hour episode {n}: {guest}",
         f"This week on Tinkerers Hour, host Ada Morrow talks with {guest} about {topic}. "
-        "Subscribe to Tinkerers Hour wherever you get your podcasts, and support the show "
-        "on our members page. Tinkerers Hour is produced by Morrow Audio.",
+        "Subscribe to Tinkerers Hour podcast wherever you get your podcasts, rate the "
+        "Tinkerers Hour podcast and support the show on the Tinkerers Hour members page. "
+        "Tinkerers Hour is produced by Morrow Audio with music by Kestrel Lane.",
         24 * n,
         "Tinkerers Hour",
     )
