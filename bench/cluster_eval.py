@@ -43,7 +43,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from aggregator.cluster.clusterer import Clusterer, ClusterSettings  # noqa: E402
 from aggregator.identity.near import NearDuplicates  # noqa: E402
 from aggregator.read.replay import parse_time, read_records, replay_order, to_doc  # noqa: E402
-from bench.scoring import bcubed, pair_counting  # noqa: E402
+from bench.scoring import Scores, bcubed, pair_counting  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "clusters"
 FILES = {"ecb": CORPUS / "ecbplus.jsonl", "uci": CORPUS / "uci.jsonl"}
@@ -100,13 +100,14 @@ def read_records_loose(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def report(name: str, gold: dict[str, str], predicted: dict[str, str]) -> float:
+def report(name: str, gold: dict[str, str], predicted: dict[str, str]) -> Scores:
+    """Print BCubed and pair-counting scores; return BCubed."""
     b = bcubed(gold, predicted)
     p = pair_counting(gold, predicted)
     stories = len(set(predicted.get(i, f"<{i}>") for i in gold))
     events = len(set(gold.values()))
     print(f"{name:8} BCubed {b}  pairs {p}  stories={stories} events={events} n={len(gold)}")
-    return b.f1
+    return b
 
 
 FACTORS = (0.5, 0.75, 0.875, 1.0, 1.125, 1.25, 1.5, 2.0)
@@ -277,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--demo", action="store_true", help="also score the bundled demo")
     parser.add_argument("--min-f1-demo", type=float, default=None)
+    for name in ("ecb", "uci", "demo"):
+        parser.add_argument(f"--min-precision-{name}", type=float, default=None)
     args = parser.parse_args(argv)
 
     settings = ClusterSettings()
@@ -293,10 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         records["demo"], pipeline_stories = demo_records()
         gold = gold_labels(records["demo"])
-        f1 = report("demo*", gold, pipeline_stories)
-        if args.min_f1_demo is not None and f1 < args.min_f1_demo:
-            print(f"FAIL demo (pipeline): BCubed F1 {f1:.3f} < {args.min_f1_demo}")
-            failed = True
+        failed |= below("demo*", report("demo*", gold, pipeline_stories), args)
 
     if args.export:
         predicted = read_export(args.export)
@@ -319,14 +319,20 @@ def main(argv: list[str] | None = None) -> int:
             f1 = mixed_f1(rs, args.mix, settings)
             print(f"{name}~{args.mix}".ljust(8) + f" BCubed F1={f1:.3f} (mean of {len(MIX_SEEDS)})")
     for name, rs in records.items():
-        f1 = report(name, gold_labels(rs), cluster_records(rs, settings))
-        minimum = {"ecb": args.min_f1_ecb, "uci": args.min_f1_uci, "demo": args.min_f1_demo}.get(
-            name
-        )
-        if minimum is not None and f1 < minimum:
-            print(f"FAIL {name}: BCubed F1 {f1:.3f} < {minimum}")
-            failed = True
+        failed |= below(name, report(name, gold_labels(rs), cluster_records(rs, settings)), args)
     return 1 if failed else 0
+
+
+def below(name: str, scores: Scores, args: argparse.Namespace) -> bool:
+    """Print and return whether BCubed F1 or precision is under its --min-... option."""
+    key = name.rstrip("*")
+    failed = False
+    for measure, value in (("f1", scores.f1), ("precision", scores.precision)):
+        minimum = getattr(args, f"min_{measure}_{key}", None)
+        if minimum is not None and value < minimum:
+            print(f"FAIL {name}: BCubed {measure} {value:.3f} < {minimum}")
+            failed = True
+    return failed
 
 
 if __name__ == "__main__":

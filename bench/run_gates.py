@@ -43,8 +43,22 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
             ["bench/extract_eval.py", "--corpus", str(corpus / "pages"), "--min-f1", "0.96"],
         ),
         (
-            "cluster: BCubed F1 online on ECB+ and UCI",
-            ["bench/cluster_eval.py", "--min-f1-ecb", "0.90", "--min-f1-uci", "0.88"],
+            # dated replay; the goal is ECB+ F1 0.93 at precision 0.95 (issue 13, not reached)
+            "cluster: BCubed F1 online on ECB+ and UCI, dated replay, and the demo",
+            [
+                "bench/cluster_eval.py",
+                "--min-f1-ecb",
+                "0.91",
+                "--min-precision-ecb",
+                "0.95",
+                "--min-f1-uci",
+                "0.91",
+                "--demo",
+                "--min-f1-demo",
+                "0.97",
+                "--min-precision-demo",
+                "1.0",
+            ],
         ),
         (
             "pipeline: ECB+ served as outlets' feeds and pages, whole pipeline",
@@ -53,6 +67,30 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
                 str(corpus / "clusters" / "ecbplus.jsonl"),
                 "--min-f1",
                 "0.90",
+            ],
+        ),
+        (
+            # one busy day: the goal is F1 0.90 at precision 0.93 (issue 13, not reached);
+            # the gate holds today's level so that it cannot fall back
+            "pipeline: ECB+ as 16 outlets over ONE day (every event live at once)",
+            [
+                "bench/pipeline_eval.py",
+                "--one-day",
+                str(corpus / "clusters" / "ecbplus.jsonl"),
+                "--min-f1",
+                "0.80",
+                "--min-precision",
+                "0.81",
+            ],
+        ),
+        (
+            "cluster: stories made of one feed's posts only, real feed captures",
+            [
+                "bench/feed_stories_eval.py",
+                "--corpus",
+                str(corpus / "feeds"),
+                "--max-single-feed",
+                "20",
             ],
         ),
         (

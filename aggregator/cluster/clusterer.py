@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
 
+from aggregator.cluster import evidence as evidencemod
 from aggregator.cluster import text as textmod
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
 from aggregator.cluster.vectors import DocumentFrequencies, Vector, weigh
@@ -70,6 +71,15 @@ class ClusterSettings:
     probe_cap: int = 50
     max_candidates: int = 20
     headlines_kept: int = 8
+    # second stage (``evidence``), checked on the stories an article would join:
+    # a story made only of one feed's posts takes another post of that feed only with this
+    # score (a blog shares its vocabulary between posts whatever each is about) ...
+    own_feed_threshold: float = 0.7
+    # ... and no story takes an article that puts this share of its name weight on names
+    # the story never mentioned while the story puts this share of its own on names the
+    # article never mentions: the people and places of another event of the same kind
+    novel_names_veto: float = 0.3
+    missing_names_veto: float = 0.5
 
 
 class Features(NamedTuple):
@@ -84,6 +94,7 @@ class _Article(NamedTuple):
     vector: Vector  # headline + body
     title_vector: Vector  # headline alone (picks the story's title)
     names: frozenset[str]  # terms written as names in the body
+    source: str | None  # its feed (outlet name)
 
 
 class Clusterer:
@@ -97,6 +108,7 @@ class Clusterer:
         self._alias = ExpiringMap()  # absorbed story id -> the story that absorbed it
         self._now: datetime | None = None  # latest publication time seen
         self._tick = 0  # articles seen: the clock that recency is measured on
+        self._vetoed: list[dict[str, Any]] = []  # stories the last article was kept out of
 
     # -- public interface ---------------------------------------------------------------
 
@@ -120,8 +132,10 @@ class Clusterer:
         new_story = story is None
         if story is None:
             story = self.index.create(self._new_story_id(doc.id), when)
-        evidence = {} if new_story else self._evidence(doc, vector, story, when)
-        self._join(story, doc, vector, article.title_vector, when)
+        evidence = self._evidence(doc, article, story, when) if not new_story else {}
+        if self._vetoed:
+            evidence["vetoed"] = self._vetoed
+        self._join(story, doc, article, when)
         merges = () if new_story else self._merge_bridged(story, scored, vector)
         story = self.index.stories[self._resolve(story.id)]
         return Placement(
@@ -160,7 +174,7 @@ class Clusterer:
         story = self.index.stories.get(self._resolve(story_id))
         if story is None:
             story = self.index.create(story_id, when)
-        self._join(story, doc, article.vector, article.title_vector, when)
+        self._join(story, doc, article, when)
 
     def story_title(self, story_id: str) -> str | None:
         story = self.index.stories.get(self._resolve(story_id))
@@ -194,7 +208,7 @@ class Clusterer:
         self.frequencies.add(counts)
         boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
-        return _Article(vector, weigh(title_terms, self.frequencies), names)
+        return _Article(vector, weigh(title_terms, self.frequencies), names, doc.source)
 
     def _score_candidates(self, article: _Article) -> list[tuple[float, Story]]:
         """Best-first (score, story) for the live stories sharing the article's top terms."""
@@ -205,6 +219,8 @@ class Clusterer:
         for term, story_id in self.index.candidates(probe):
             overlap[story_id] = overlap.get(story_id, 0.0) + vector[term]
         best = sorted(overlap, key=lambda sid: (-overlap[sid], sid))[: s.max_candidates]
+        threshold = self._threshold(vector)
+        vetoed = self._vetoed = []
         scored = []
         for story_id in best:
             story = self.index.stories[story_id]
@@ -212,10 +228,28 @@ class Clusterer:
                 score = 0.0  # names in common only: same place or people, another event
             else:
                 score = story.similarity(vector) * self._recency(story)
+            if score >= threshold:
+                reason = self._veto(article, story, score)
+                if reason is not None:
+                    vetoed.append({"story": story.id, "score": round(score, 4), "why": reason})
+                    score = 0.0
             scored.append((score, story))
         # ties go to the older story, not to whichever the index met first
         scored.sort(key=lambda x: (-x[0], x[1].seq))
         return scored
+
+    def _veto(self, article: _Article, story: Story, score: float) -> str | None:
+        """Second stage: why the evidence says the article reports another event, or None."""
+        s = self.settings
+        if story.traits.only_from(article.source) and score < s.own_feed_threshold:
+            return "own feed"
+        if article.names:
+            vector, centroid = article.vector, story.centroid
+            if evidencemod.novel_names(vector, article.names, centroid) >= s.novel_names_veto:
+                missing = evidencemod.missing_names(vector, article.names, centroid, story.traits)
+                if missing >= s.missing_names_veto:
+                    return "names of another event"
+        return None
 
     def _choose(
         self, vector: Vector, scored: list[tuple[float, Story]], duplicate_of: str | None
@@ -256,17 +290,14 @@ class Clusterer:
         return float(factor)
 
     def _join(
-        self,
-        story: Story,
-        doc: ClusterDoc,
-        vector: Vector,
-        title_vector: Vector,
-        when: datetime | None,
+        self, story: Story, doc: ClusterDoc, article: _Article, when: datetime | None
     ) -> None:
         s = self.settings
-        self.index.touch(story, vector, when, s.story_terms)
+        self.index.touch(story, article.vector, when, s.story_terms)
+        story.traits.add(doc.source, article.names)
         story.last_tick = self._tick
-        story.add_headline(doc.title.strip(), title_vector or vector, s.headlines_kept)
+        title_vector = article.title_vector or article.vector
+        story.add_headline(doc.title.strip(), title_vector, s.headlines_kept)
         self._story_of.put(doc.id, story.id, self._now)
 
     def _merge_bridged(
@@ -319,8 +350,9 @@ class Clusterer:
         return story_id
 
     def _evidence(
-        self, doc: ClusterDoc, vector: Vector, story: Story, when: datetime | None
+        self, doc: ClusterDoc, article: _Article, story: Story, when: datetime | None
     ) -> dict[str, Any]:
+        vector, names = article.vector, article.names
         shared = sorted(
             (t for t in vector if t in story.centroid),
             key=lambda t: (-vector[t] * story.centroid[t], t),
@@ -331,6 +363,11 @@ class Clusterer:
             "recency": round(self._recency(story), 4),
             "title_similarity": round(fuzz.token_set_ratio(doc.title, story.title) / 100, 3),
             "story_size": story.size,
+            "own_feed_only": story.traits.only_from(doc.source),
+            "novel_names": round(evidencemod.novel_names(vector, names, story.centroid), 3),
+            "missing_names": round(
+                evidencemod.missing_names(vector, names, story.centroid, story.traits), 3
+            ),
         }
         if when is not None and story.last_time is not None:
             hours = (when - story.last_time).total_seconds() / 3600

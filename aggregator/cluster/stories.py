@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
+from aggregator.cluster.evidence import Traits
 from aggregator.cluster.vectors import Vector, dot
 
 
@@ -31,6 +32,7 @@ class Story:
     headlines: list[tuple[str, Vector]] = field(default_factory=list)
     title: str = ""
     last_tick: int = 0  # stream position (articles seen) of its last article
+    traits: Traits = field(default_factory=Traits)  # feeds, years, figures, names stated
 
     def similarity(self, vector: Vector, leave_out: Collection[str] = ()) -> float:
         """Cosine between a unit vector and the centroid (the part from terms not left out)."""
@@ -133,6 +135,7 @@ class StoryIndex:
         size = survivor.size + absorbed.size
         self.touch(survivor, absorbed.centroid, absorbed.last_time, max_terms)
         survivor.size = size
+        survivor.traits.absorb(absorbed.traits)
         if absorbed.first_time is not None and (
             survivor.first_time is None or absorbed.first_time < survivor.first_time
         ):
