@@ -76,14 +76,9 @@ def _bodies_text(health: BodyHealth) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    store = reader_store(args)
-    try:
-        states = store.feed_states()
-        counts = store.counts()
-        waiting = store.pending_counts()
-        bodies = store.body_health()
-    finally:
-        store.close()
+    with reader_store(args) as store:
+        overview = store.overview()
+    counts, waiting, bodies = overview.counts, overview.pages_waiting, overview.bodies
     if args.json:
         payload = {
             "counts": counts,
@@ -105,7 +100,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "pages_waiting": waiting.get(s.url, 0),
                     "bodies": _bodies_json(bodies.get(s.url)),
                 }
-                for s in states
+                for s in overview.feeds
             ],
         }
         print(json.dumps(payload, indent=2))
@@ -114,7 +109,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"{counts['articles']} articles in {counts['stories']} stories "
         f"({counts['duplicates']} near-duplicates), {counts['feeds']} feeds"
     )
-    for s in states:
+    for s in overview.feeds:
         ok = s.last_success.strftime("%Y-%m-%d %H:%M") if s.last_success else "never"
         line = (
             f"- {s.name or s.url}: last success {ok}, HTTP {s.last_status}, {s.articles} articles"

@@ -34,13 +34,9 @@ class StoreCollector(Collector):
             store = SqliteStore(self.storage, readonly=True)
         except StorageError:
             return
-        try:
-            counts = store.counts()
-            states = store.feed_states()
-            bodies = store.body_health()
-            waiting = store.pending_counts()
-        finally:
-            store.close()
+        with store:
+            overview = store.overview()
+        counts, states = overview.counts, overview.feeds
         stored = GaugeMetricFamily("aggregator_stored", "Records in the store", labels=["kind"])
         for kind in ("articles", "stories", "duplicates", "feeds"):
             stored.add_metric([kind], counts.get(kind, 0))
@@ -60,7 +56,7 @@ class StoreCollector(Collector):
         median = GaugeMetricFamily(
             "aggregator_feed_body_median_words", "Median words of a feed's bodies", labels=["feed"]
         )
-        for feed, body in bodies.items():
+        for feed, body in overview.bodies.items():
             for source in ("page", "feed", "none"):
                 sources.add_metric([feed, source], getattr(body, source))
             median.add_metric([feed], body.median_words)
@@ -69,7 +65,7 @@ class StoreCollector(Collector):
         pending = GaugeMetricFamily(
             "aggregator_pages_waiting", "Deferred article pages waiting, per feed", labels=["feed"]
         )
-        for feed, n in waiting.items():
+        for feed, n in overview.pages_waiting.items():
             pending.add_metric([feed], n)
         yield pending
 

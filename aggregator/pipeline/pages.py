@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator.cluster.clusterer import Clusterer
@@ -28,18 +29,14 @@ from aggregator.types import Extracted, NewArticle, PageFill, ParsedEntry, Pendi
 log = logging.getLogger(__name__)
 
 
+@dataclass
 class Pages:
-    def __init__(
-        self,
-        store: Store,
-        fetcher: Fetcher | None,
-        extractor: Extractor | None,
-        clusterer: Clusterer,
-    ):
-        self.store = store
-        self.fetcher = fetcher
-        self.extractor = extractor
-        self.clusterer = clusterer
+    """Fetches and extracts pages for the pipeline, with the pipeline's own parts."""
+
+    store: Store
+    fetcher: Fetcher | None
+    extractor: Extractor | None
+    clusterer: Clusterer
 
     async def article(
         self,

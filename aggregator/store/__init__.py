@@ -80,6 +80,17 @@ class BodyHealth:
         return getattr(self, source) / self.total if self.total else 0.0
 
 
+@dataclass(frozen=True)
+class Overview:
+    """The store at a glance, for status, /sources and /metrics: counts and each feed's state,
+    where its bodies came from, and its pages waiting."""
+
+    counts: dict[str, int]
+    feeds: list[FeedState]
+    bodies: dict[str, BodyHealth]  # by feed URL
+    pages_waiting: dict[str, int]  # by feed URL
+
+
 class Store(Protocol):
     def close(self) -> None: ...
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.errors import StorageError
-from aggregator.store import ExistingRef, FeedState
+from aggregator.store import ExistingRef, FeedState, Overview
 from aggregator.store.rows import (
     article_to_row,
     doc_from_row,
@@ -75,6 +75,12 @@ class SqliteStore(WebReads):
                 self._db.execute("BEGIN")
 
     # ------------------------------------------------------------------ plumbing
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._db.close()
 
@@ -282,6 +288,12 @@ class SqliteStore(WebReads):
                 "DELETE FROM page_backlog WHERE article_key = ? AND attempts >= ?",
                 (key, max_attempts),
             )
+
+    def overview(self) -> Overview:
+        """Counts, feeds, body health and pages waiting, in one read."""
+        return Overview(
+            self.counts(), self.feed_states(), self.body_health(), self.pending_counts()
+        )
 
     def pending_counts(self) -> dict[str, int]:
         """Deferred pages waiting, per feed URL."""
