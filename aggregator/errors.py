@@ -9,6 +9,7 @@
     │   └── ParseError       the bytes are not a feed we can read
     ├── ExtractError         an article page gave no usable text (carries the page URL)
     ├── StorageError         the store failed (wraps sqlite3 errors)
+    ├── CorrectionError      an operator's story correction cannot apply (unknown id, ...)
     ├── WorkerDied           a worker process died under a job (extraction, parsing)
     └── LockedError          another daemon holds the storage directory
 
@@ -86,6 +87,10 @@ class ExtractError(AggregatorError):
 
 
 class StorageError(AggregatorError):
+    pass
+
+
+class CorrectionError(AggregatorError):
     pass
 
 

@@ -176,6 +176,22 @@ class StoryRecord:
     merged_into: str | None = None
 
 
+@dataclass(frozen=True)
+class Correction:
+    """An operator's correction of the clustering, kept and respected by later placement.
+
+    split: ``article`` left ``story`` for a story of its own, ``other`` (and never rejoins
+    ``story`` by itself); merge: ``story`` was absorbed into ``other``.
+    """
+
+    id: int
+    kind: str  # "split" or "merge"
+    story: str
+    other: str
+    at: datetime
+    article: str | None = None  # the article key (split)
+
+
 def iso_utc(dt: datetime | None) -> str | None:
     """A UTC time as ISO 8601 with a "Z" (the form exports, the API and feeds use)."""
     return dt.isoformat().replace("+00:00", "Z") if dt else None

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from aggregator.config.model import Config, Settings, load_config
-from aggregator.store.sqlite import SqliteStore
+from aggregator.errors import StorageError
+from aggregator.store.sqlite import DB_NAME, SqliteStore
 
 if TYPE_CHECKING:
     from aggregator.fetch.fetcher import FetchLimits
@@ -67,6 +68,17 @@ def reader_store(args: argparse.Namespace) -> SqliteStore:
     """The store, read-only, for the read-side commands (the config only says where it is)."""
     config = load_optional_config(Path(args.config), args.config_given)
     return SqliteStore(storage_dir(args, config), readonly=True)
+
+
+def writer_store(args: argparse.Namespace) -> SqliteStore:
+    """The store, for a command that corrects what it holds: it must exist already."""
+    config = load_optional_config(Path(args.config), args.config_given)
+    directory = storage_dir(args, config)
+    if not (directory / DB_NAME).exists():
+        raise StorageError(
+            f"{directory / DB_NAME}: no database here yet (run the aggregator first)"
+        )
+    return SqliteStore(directory)
 
 
 def storage_dir(args: argparse.Namespace, config: Config | None) -> Path:

@@ -134,17 +134,7 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Subparsers) -> None:
     """`feeds` with its ACTIONS (at the end of this module) and their options."""
-    group = sub.add_parser(
-        "feeds",
-        help="list, add, remove and check feeds; OPML import and export",
-        description=(
-            "Edit feeds.yaml in place: comments, order and formatting are kept, the result is "
-            "validated before it is written, and a running daemon picks the change up."
-        ),
-    )
-    actions = options.add_commands(
-        group.add_subparsers(dest="feeds_command", required=True, metavar="ACTION"), ACTIONS
-    )
+    actions = options.add_group(sub, "feeds", HELP, DESCRIPTION, ACTIONS)
     options.add_json(actions["list"])
     add = actions["add"]
     add.add_argument("url", help="the feed's http(s) URL")
@@ -203,3 +193,9 @@ ACTIONS: Commands = {
         "Write feeds.yaml's feeds as OPML 2.0; import-opml reads it back losslessly.",
     ),
 }
+
+HELP = "list, add, remove and check feeds; OPML import and export"
+DESCRIPTION = (
+    "Edit feeds.yaml in place: comments, order and formatting are kept, the result is "
+    "validated before it is written, and a running daemon picks the change up."
+)

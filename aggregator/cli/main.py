@@ -10,11 +10,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aggregator.cli import feeds, read, run
+from aggregator.cli import feeds, read, run, stories
 from aggregator.cli.common import DEFAULT_CONFIG, setup_logging
 from aggregator.errors import AggregatorError
 
-HELP_ORDER = ["run", "export", "digest", "replay", "demo", "serve", "status", "explain", "feeds"]
+HELP_ORDER = [
+    "run",
+    "export",
+    "digest",
+    "replay",
+    "demo",
+    "serve",
+    "status",
+    "explain",
+    "stories",
+    "feeds",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (run, read, feeds):
+    for group in (run, read, feeds, stories):
         group.add_parsers(sub)
     # --help lists the commands in the order users meet them, not by group
     listed = sub._choices_actions  # argparse keeps no public handle on this order

@@ -37,6 +37,15 @@ def add_commands(sub: Subparsers, commands: Commands) -> dict[str, argparse.Argu
     return parsers
 
 
+def add_group(
+    sub: Subparsers, name: str, help: str, description: str, actions: Commands
+) -> dict[str, argparse.ArgumentParser]:
+    """A command with ACTIONs of its own (`feeds add`, `stories split`); their parsers by name."""
+    group = sub.add_parser(name, help=help, description=description)
+    nested = group.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+    return add_commands(nested, actions)
+
+
 def add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", default=None, help="write to this file instead of stdout")
 

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
 
+from aggregator.cluster import corrections as correctionsmod
 from aggregator.cluster import evidence as evidencemod
 from aggregator.cluster import text as textmod
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
@@ -109,6 +110,7 @@ class Clusterer:
         self._now: datetime | None = None  # latest publication time seen
         self._tick = 0  # articles seen: the clock that recency is measured on
         self._vetoed: list[dict[str, Any]] = []  # stories the last article was kept out of
+        self._apart = correctionsmod.Apart()  # stories an operator kept apart
 
     # -- public interface ---------------------------------------------------------------
 
@@ -315,7 +317,7 @@ class Clusterer:
         for score, other in scored:
             if score < threshold or other.id == story.id or other.id not in self.index.stories:
                 continue
-            if story.closeness(other) < closeness:
+            if story.closeness(other) < closeness or (story.id, other.id) in self._apart:
                 continue
             survivor, absorbed = (story, other) if story.older_than(other) else (other, story)
             self.index.merge(survivor, absorbed, s.story_terms)
@@ -373,3 +375,38 @@ class Clusterer:
             hours = (when - story.last_time).total_seconds() / 3600
             evidence["hours_since_story"] = round(hours, 1)
         return evidence
+
+    # -- operators' corrections (aggregator stories split / merge) -------------------------
+
+    def split(self, doc: ClusterDoc, story_id: str, new_story_id: str) -> None:
+        """An operator took ``doc`` out of ``story_id`` into a story of its own: move it in
+        memory (its vector under today's IDF, close to what it added), and never merge the
+        two stories again."""
+        old_id = self._resolve(story_id)
+        self._apart.add(old_id, new_story_id)
+        old = self.index.stories.get(old_id)
+        if old is None or self._story_of.get(doc.id) is None:
+            return  # outside the window: nothing in memory to move
+        s = self.settings
+        counts, title_terms, names = self.features(doc)
+        boosts = dict.fromkeys(names, s.name_boost)
+        vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
+        correctionsmod.remove_vector(old, vector)
+        article = _Article(vector, weigh(title_terms, self.frequencies), names, doc.source)
+        when = doc.published or self._now
+        self._join(self.index.create(new_story_id, when), doc, article, when)
+
+    def merge(self, absorbed_id: str, surviving_id: str) -> None:
+        """An operator merged two stories: the same in memory (the surviving id is kept)."""
+        absorbed_id, surviving_id = self._resolve(absorbed_id), self._resolve(surviving_id)
+        if absorbed_id == surviving_id:
+            return
+        absorbed = self.index.stories.get(absorbed_id)
+        survivor = self.index.stories.get(surviving_id)
+        if absorbed is not None and survivor is not None:
+            self.index.merge(survivor, absorbed, self.settings.story_terms)
+        self._alias.put(absorbed_id, surviving_id, self._now)
+
+    def keep_apart(self, story_id: str, other_id: str) -> None:
+        """Never merge these two stories (restored from the store's split corrections)."""
+        self._apart.add(story_id, other_id)

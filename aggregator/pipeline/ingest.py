@@ -49,6 +49,7 @@ class Ingest:
         self.near_duplicates = near_duplicates
         self.window = window
         self._warm = False
+        self._corrections_seen = 0  # the last correction the clusterer knows
 
     def warming(self) -> Iterator[None]:
         """Rebuild the clusterer's recent stories from the store (once): one step per restored
@@ -56,16 +57,39 @@ class Ingest:
         if self._warm:
             return
         self._warm = True
+        # corrections made before the restore are in the stored placements already; those
+        # made while it runs are applied after it
+        earlier = self.store.corrections()
+        self._corrections_seen = earlier[-1].id if earlier else 0
+        for correction in earlier:
+            if correction.kind == "split":
+                self.clusterer.keep_apart(correction.story, correction.other)
         latest = self.store.latest_time()
-        if latest is None:
-            return
-        restored = 0
-        for doc, story_id in self.store.recent_docs(latest - self.window):
-            self.clusterer.restore(doc, story_id)
-            self.near_duplicates.add(doc)
-            restored += 1
-            yield
-        log.debug("restored %d recent articles into the clusterer", restored)
+        if latest is not None:
+            restored = 0
+            for doc, story_id in self.store.recent_docs(latest - self.window):
+                self.clusterer.restore(doc, story_id)
+                self.near_duplicates.add(doc)
+                restored += 1
+                yield
+            log.debug("restored %d recent articles into the clusterer", restored)
+        self.apply_corrections()
+
+    def apply_corrections(self) -> None:
+        """The operators' corrections recorded since the last look (`aggregator stories split
+        | merge`, maybe while the daemon runs), in the clusterer's memory too."""
+        if not self._warm:
+            return  # the restore will read them
+        for correction in self.store.corrections(self._corrections_seen):
+            self._corrections_seen = correction.id
+            if correction.kind == "merge":
+                self.clusterer.merge(correction.story, correction.other)
+            elif correction.kind == "split" and correction.article:
+                doc = self.store.article_doc(correction.article)
+                if doc is not None:
+                    self.clusterer.split(doc, correction.story, correction.other)
+                else:
+                    self.clusterer.keep_apart(correction.story, correction.other)
 
     def storing(
         self, outcomes: Sequence[FeedOutcome], timer: StageTimer, counts: IngestCounts
@@ -101,6 +125,7 @@ class Ingest:
         items = list(articles)
         if items:
             yield from self.warming()
+            self.apply_corrections()
         if not presorted:
             items.sort(key=lambda a: a.published or a.fetched)  # stable: feed order on ties
         prepared = prepared or {}

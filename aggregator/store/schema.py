@@ -108,6 +108,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX page_backlog_feed ON page_backlog(feed_url, queued);
     """,
+    # operators' corrections of the clustering (aggregator stories split / merge)
+    """
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        article_key TEXT,
+        story_id TEXT NOT NULL,
+        other_story_id TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX corrections_story ON corrections(story_id);
+    CREATE INDEX corrections_other ON corrections(other_story_id);
+    """,
 )
 
 

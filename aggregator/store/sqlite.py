@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.errors import StorageError
-from aggregator.store import ExistingRef, FeedState, Overview
+from aggregator.store import ExistingRef, FeedState, Overview, corrections
 from aggregator.store.rows import (
     article_to_row,
     doc_from_row,
@@ -34,9 +34,9 @@ from aggregator.store.rows import (
     to_db,
     utc_now,
 )
-from aggregator.store.schema import migrate, user_version
+from aggregator.store.schema import MIGRATIONS, migrate, user_version
 from aggregator.store.web_reads import WebReads
-from aggregator.types import ClusterDoc, NewArticle, PageFill, PendingPage, Placement
+from aggregator.types import ClusterDoc, Correction, NewArticle, PageFill, PendingPage, Placement
 
 DB_NAME = "aggregator.sqlite3"
 
@@ -54,6 +54,10 @@ class SqliteStore(WebReads):
                     raise StorageError(
                         f"{self.path}: no database here yet (run the aggregator first)"
                     )
+                if _behind(self.path):
+                    # a reader met a database the new program has not upgraded yet: the
+                    # migrations only add, so run them once rather than fail on a new table
+                    SqliteStore(self.directory).close()
                 self._db = sqlite3.connect(
                     f"file:{self.path}?mode=ro", uri=True, timeout=30, isolation_level=None
                 )
@@ -155,7 +159,7 @@ class SqliteStore(WebReads):
         """Write one article with its story and merges, all in one transaction."""
         with self.atomic() as db:
             for absorbed, surviving in placement.merges:
-                self._merge_stories(db, absorbed, surviving)
+                corrections.merge_into(db, absorbed, surviving, utc_now())
             self._upsert_story(db, placement, sort_time(article))
             dup_id = None
             if duplicate_of_key:
@@ -187,30 +191,6 @@ class SqliteStore(WebReads):
                  last_updated = max(coalesce(stories.last_updated, excluded.last_updated),
                                     coalesce(excluded.last_updated, stories.last_updated))""",
             (placement.story_id, title or "", to_db(utc_now()), sort_time, sort_time, title),
-        )
-
-    def _merge_stories(self, db: sqlite3.Connection, absorbed: str, surviving: str) -> None:
-        if absorbed == surviving:
-            return
-        db.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (surviving, absorbed))
-        old = db.execute(
-            "SELECT first_published, last_updated FROM stories WHERE id = ?", (absorbed,)
-        ).fetchone()
-        if old is not None:
-            db.execute(
-                """UPDATE stories SET
-                     first_published = min(coalesce(first_published, ?), coalesce(?, first_published)),
-                     last_updated = max(coalesce(last_updated, ?), coalesce(?, last_updated))
-                   WHERE id = ?""",
-                (old[0], old[0], old[1], old[1], surviving),
-            )
-        db.execute("UPDATE stories SET merged_into = ? WHERE id = ?", (surviving, absorbed))
-        db.execute(
-            "UPDATE stories SET merged_into = ? WHERE merged_into = ?", (surviving, absorbed)
-        )
-        db.execute(
-            "INSERT OR REPLACE INTO story_merges (absorbed, surviving, at) VALUES (?, ?, ?)",
-            (absorbed, surviving, to_db(utc_now())),
         )
 
     def recent_docs(self, since: datetime) -> Iterator[tuple[ClusterDoc, str]]:
@@ -289,6 +269,32 @@ class SqliteStore(WebReads):
                 (key, max_attempts),
             )
 
+    # ------------------------------------------------------------ operators' corrections
+    def split_article(self, ref: str, canonical: str | None = None) -> Correction:
+        with self.atomic() as db:
+            return corrections.split_article(db, ref, canonical, utc_now())
+
+    def merge_stories(self, story: str, other: str) -> Correction:
+        with self.atomic() as db:
+            return corrections.merge_stories(db, story, other, utc_now())
+
+    def corrections(self, after: int = 0) -> list[Correction]:
+        with self._errors():
+            return corrections.corrections_since(self._db, after)
+
+    def story_corrections(self, story_id: str) -> list[Correction]:
+        story_id = self.resolve_story_id(story_id)
+        with self._errors():
+            return corrections.story_corrections(self._db, story_id)
+
+    def article_doc(self, key: str) -> ClusterDoc | None:
+        """What the clusterer knows of one stored article."""
+        rows = self._query(
+            "SELECT key, title, text, sort_time, source, story_id FROM articles WHERE key = ?",
+            (key,),
+        )
+        return doc_from_row(rows[0]) if rows else None
+
     def overview(self) -> Overview:
         """Counts, feeds, body health and pages waiting, in one read."""
         return Overview(
@@ -340,6 +346,15 @@ class SqliteStore(WebReads):
             self._db.execute("VACUUM")
             vacuumed = 1
         return {"articles": articles, "stories": stories, "vacuumed": vacuumed}
+
+
+def _behind(path: Path) -> bool:
+    """Whether the database at ``path`` has not run every migration yet."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return user_version(db) < len(MIGRATIONS)
+    finally:
+        db.close()
 
 
 # the start of both ways an article gets listed under a feed (a repeat listing is a no-op)

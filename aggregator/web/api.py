@@ -140,6 +140,16 @@ def get_story(request: Request) -> Response:
     doc = story_summary_json(detail.view)
     include_text = _flag(request, "include_text")
     doc["articles"] = [article_json(a, include_text=include_text) for a in detail.articles]
+    doc["corrections"] = [
+        {
+            "kind": c.kind,
+            "article": c.article,
+            "story": c.story,
+            "other": c.other,
+            "at": iso_utc(c.at),
+        }
+        for c in detail.corrections
+    ]
     return json_response(request, doc)
 
 

@@ -138,7 +138,24 @@ def _schemas() -> dict[str, Any]:
         "allOf": [
             _ref("StorySummary"),
             _object(
-                {"articles": {"type": "array", "items": _ref("Article")}}, required=["articles"]
+                {
+                    "articles": {"type": "array", "items": _ref("Article")},
+                    "corrections": {
+                        "type": "array",
+                        "description": "operators' corrections of this story, oldest first",
+                        "items": _object(
+                            {
+                                "kind": {"type": "string", "enum": ["split", "merge"]},
+                                "article": _NULL_STR,
+                                "story": _STR,
+                                "other": _STR,
+                                "at": _TIME,
+                            },
+                            required=["kind", "story", "other", "at"],
+                        ),
+                    },
+                },
+                required=["articles", "corrections"],
             ),
         ]
     }

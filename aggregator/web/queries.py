@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from aggregator.config.durations import parse_duration
 from aggregator.read.digest import DigestStory, story_view
 from aggregator.store.sqlite import SqliteStore
-from aggregator.types import StoredArticle, StoryRecord
+from aggregator.types import Correction, StoredArticle, StoryRecord
 
 DEFAULT_SINCE = "3d"  # the clustering window: stories still growing
 PERIODS: tuple[tuple[str, str], ...] = (
@@ -261,6 +261,7 @@ class StoryDetail:
     record: StoryRecord
     view: DigestStory
     articles: tuple[StoredArticle, ...]  # every article, copies included, oldest first
+    corrections: tuple[Correction, ...] = ()  # operators' splits and merges, oldest first
 
 
 def story_detail(store: SqliteStore, story_id: str) -> StoryDetail | None:
@@ -272,4 +273,5 @@ def story_detail(store: SqliteStore, story_id: str) -> StoryDetail | None:
     if not articles:
         return None
     ordered = sorted(articles, key=lambda a: (a.published or a.fetched, a.id))
-    return StoryDetail(record, story_view(record, articles), tuple(ordered))
+    corrections = tuple(store.story_corrections(record.id))
+    return StoryDetail(record, story_view(record, articles), tuple(ordered), corrections)

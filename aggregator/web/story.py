@@ -44,10 +44,28 @@ def story_body(detail: StoryDetail, now: datetime) -> str:
         f'<p class="meta"><strong>{plural(view.source_count, "outlet")}</strong> · '
         f"{plural(view.article_count, 'article')}{first_html} · updated "
         f"{time_tag(view.last_updated, now)}</p>{summary}"
+        f"{corrected(detail, now)}"
         f"{perspectives(detail.articles)}"
         f"{timeline(detail)}"
         f"{coverage(detail, now)}</article>"
     )
+
+
+def corrected(detail: StoryDetail, now: datetime) -> str:
+    """A note that an operator corrected this story, and how."""
+    if not detail.corrections:
+        return ""
+    titles = {a.key: a.title for a in detail.articles}
+    items = []
+    for c in detail.corrections:
+        if c.kind == "merge":
+            what = f"story {text(c.story)} merged into {text(c.other)}"
+        elif c.other == detail.record.id:
+            what = f"“{text(titles.get(c.article or '', c.article or ''))}” split out of story {text(c.story)}"
+        else:
+            what = f'an article split out into story <a href="{story_href(c.other)}">{text(c.other)}</a>'
+        items.append(f"<li>{what}, {time_tag(c.at, now)}</li>")
+    return f'<aside class="corrected"><p>Corrected by an operator:</p><ul>{"".join(items)}</ul></aside>'
 
 
 def perspectives(articles: Sequence[StoredArticle]) -> str:

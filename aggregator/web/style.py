@@ -42,6 +42,8 @@ margin:0 0 .9rem}
 .meta{color:var(--muted);font-size:.88rem;margin:.15rem 0}
 .meta strong{color:var(--fg)}
 .lead{margin:.5rem 0}
+.corrected{border-left:3px solid var(--muted);padding:.1rem .8rem;margin:.6rem 0;font-size:.88rem}
+.corrected ul{margin:.2rem 0;padding-left:1.1rem}
 .outlets{list-style:none;margin:.5rem 0 0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem .9rem;
 font-size:.88rem}
 .outlets li{white-space:nowrap}.outlets time{color:var(--muted);margin-left:.25rem}
