@@ -33,6 +33,8 @@ class Story:
     title: str = ""
     last_tick: int = 0  # stream position (articles seen) of its last article
     traits: Traits = field(default_factory=Traits)  # feeds, years, figures, names stated
+    seed: Vector = field(default_factory=dict)  # its first article's vector
+    seed_title: Vector = field(default_factory=dict)  # ... and headline
 
     def similarity(self, vector: Vector, leave_out: Collection[str] = ()) -> float:
         """Cosine between a unit vector and the centroid (the part from terms not left out)."""
@@ -107,6 +109,8 @@ class StoryIndex:
 
     def touch(self, story: Story, vector: Vector, when: datetime | None, max_terms: int) -> None:
         """Record that ``vector`` joined ``story`` at ``when``; keep the index in step."""
+        if not story.size:
+            story.seed = dict(vector)
         story.absorb_vector(vector)
         for term in vector:
             posting = self.postings.setdefault(term, {})
