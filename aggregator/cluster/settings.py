@@ -1,0 +1,63 @@
+"""The clusterer's knobs. docs/clustering.md says how each was calibrated on the dev corpora."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aggregator.cluster.model import PairModel
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    # stories with no article for this long are closed and forgotten
+    window: timedelta = timedelta(days=3)
+    # minimum recency-damped cosine between an article and a story centroid to join it, for
+    # an article with a body (``long_terms`` terms or more) ...
+    threshold: float = 0.3
+    # ... and for a headline alone (``short_terms`` terms or fewer); linear in between
+    short_threshold: float = 0.08
+    short_terms: int = 10
+    long_terms: int = 40
+    # weight of the English prior in the IDF, as a number of documents seen before the first
+    virtual_docs: float = 1000.0
+    # a story's pull halves for every this many articles placed elsewhere since its last one
+    half_life_articles: int = 100
+    # ... and for every this long without a new article (None: no decay with time)
+    half_life: timedelta | None = None
+    # two stories merge when one article matches both and their centroids are this close
+    # (headlines; and for articles with a body)
+    merge_threshold: float = 0.15
+    long_merge_threshold: float = 0.5
+    # extra weight of words written as names in a body (people, places, organisations)
+    name_boost: float = 3.0
+    # the headline counts as this many occurrences of each of its words
+    title_weight: float = 2.0
+    # cost bounds: terms kept per article and per story, terms probed in the index,
+    # stories read per probed term, stories scored
+    doc_terms: int = 60
+    story_terms: int = 200
+    probe_terms: int = 12
+    probe_cap: int = 50
+    max_candidates: int = 20
+    headlines_kept: int = 8
+    # second stage (``evidence``), checked on the stories an article would join:
+    # a story made only of one feed's posts takes another post of that feed only with this
+    # score (a blog shares its vocabulary between posts whatever each is about) ...
+    own_feed_threshold: float = 0.7
+    # ... and the others are judged by the pair model (``model.PairModel``: learnt weights of
+    # the measures of ``evidence.pair_features``) on the best few candidates by score; None:
+    # the bundled ``pair_model.json``. A candidate below ``candidate_floor`` is not scored.
+    pair_model: PairModel | None = None
+    # ... and, whatever the model says, no story takes an article that puts this share of
+    # its name weight on names the story never mentioned while the story puts this share of
+    # its own on names the article never mentions: the people and places of another event
+    novel_names_veto: float = 0.3
+    missing_names_veto: float = 0.5
+    # ... nor one with names in its body that shares less than this much of the cosine
+    # through other words (what happened): one place or person in common is not an event.
+    # Off (0) by default: the model weighs the same measure ("content") and the rule cost
+    # replayed ECB+ 0.014 of F1 on top of it
+    min_content: float = 0.0
+    model_candidates: int = 4
+    candidate_floor: float = 0.02
