@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ from aggregator.extract.text import (
     bag,
     block_paragraphs,
     normalise_text,
+    prose_share,
     usable_body,
     word_count,
     word_f1,
@@ -59,6 +61,8 @@ MAX_HTML_BYTES = 8_000_000
 # pages: a flat plateau around these values.
 READABILITY_AGREEMENT = 0.9
 READABILITY_LENGTH_RATIO = (0.85, 1.2)
+# A page whose whole body is under MIN_BODY_WORDS and this many characters is all article.
+TINY_PAGE_CHARS = 1000
 # choose_text: the page loses to the feed when it has less than this share of the feed's words.
 FEED_PREFERRED_BELOW = 0.5
 
@@ -69,6 +73,9 @@ _PASSES: dict[str, dict[str, Any]] = {
     "balanced": {},
     "precision": {"favor_precision": True},
 }
+# In the vote, a candidate that is all prose gains this much per other candidate; swept 0.5-2
+# on the real pages (bench/extract_eval.py): 1 and 2 measure the same, 0.5 gains half.
+PROSE_WEIGHT = 1.0
 # Recall and precision passes this close (word F1) settle the vote without the balanced pass.
 PASSES_AGREE = 0.98
 _COMMON_OPTIONS: dict[str, Any] = {
@@ -100,8 +107,11 @@ def extract_page(html: bytes, *, url: str, feed_text: str = "", feed_title: str 
     meta = page_metadata(tree, url)
     text = _main_text(tree, url, feed_text)
     titles = [t for t in (feed_title, meta.get("title") or "") if t]
-    text = usable_body(text, titles)
-    return Extracted(text=text, **meta)
+    body = usable_body(text, titles)
+    if not body and text and _is_tiny(tree):
+        # the whole page is this short text: nothing else on it to mistake for the article
+        body = usable_body(text, titles, min_words=1)
+    return Extracted(text=body, **meta)
 
 
 # --- candidates and the vote ---------------------------------------------------------------
@@ -120,7 +130,9 @@ def _main_text(tree: HtmlElement, url: str, feed_text: str) -> str:
     if _same_region(recall, readable):
         return readable
     text = _vote(_candidates(tree, url, recall), feed_text)
-    return readable if _same_region(text, readable) else text
+    if _same_region(text, readable) or _restores_repeats(text, readable):
+        return readable
+    return text
 
 
 def _trafilatura_pass(tree: HtmlElement, url: str, name: str) -> str:
@@ -152,9 +164,12 @@ def _candidates(tree: HtmlElement, url: str, recall: str) -> dict[str, str]:
 def _vote(candidates: dict[str, str], feed_text: str) -> str:
     """The candidate that agrees most with the other candidates (and the feed's text).
 
-    Each extractor errs in its own way; where two agree they are probably right. The feed's
-    text, when given, adds a vote for whichever candidate contains most of it. Ties go to
-    the earlier pass (recall), which measured best on its own.
+    Each extractor errs in its own way; where two agree they are probably right. But two
+    passes often make the same mistake (both take a photo gallery's captions, a tag list, a
+    breadcrumb), so each candidate also gets up to one vote per other candidate for being
+    prose rather than furniture (text.prose_share). The feed's text, when given, adds a vote
+    for whichever candidate contains most of it. Ties go to the earlier pass (recall), which
+    measured best on its own.
     """
     names = list(candidates)
     counts = {name: bag(candidates[name]) for name in names}
@@ -162,6 +177,7 @@ def _vote(candidates: dict[str, str], feed_text: str) -> str:
 
     def score(name: str) -> float:
         agreement = sum(word_f1(counts[name], counts[other]) for other in names if other != name)
+        agreement += PROSE_WEIGHT * (len(names) - 1) * prose_share(candidates[name])
         if feed:
             agreement += sum((counts[name] & feed).values()) / sum(feed.values())
         return agreement
@@ -189,6 +205,30 @@ def _same_region(chosen: str, readable: str) -> bool:
     low, high = READABILITY_LENGTH_RATIO
     ratio = b.total() / a.total()
     return low <= ratio <= high and word_f1(a, b) >= READABILITY_AGREEMENT
+
+
+def _restores_repeats(chosen: str, readable: str) -> bool:
+    """True when readability's text is the chosen text plus more copies of its own paragraphs.
+
+    trafilatura drops a paragraph that repeats the one before it; a reader sees both, and
+    readability keeps both. Nothing else differs, so readability's text is the page's.
+    """
+    if not chosen or not readable:
+        return False
+    mine, theirs = Counter(chosen.split("\n")), Counter(readable.split("\n"))
+    extra = theirs - mine
+    return bool(extra) and not (mine - theirs) and all(p in mine for p in extra)
+
+
+def _is_tiny(tree: HtmlElement) -> bool:
+    """True when the page's whole body is fewer words (and characters) than a body needs.
+
+    Scripts and styles count too, which errs on the side of calling a page long; the
+    character bound keeps out binary junk that decodes to a few endless "words".
+    """
+    found = tree.find("body")
+    whole = found.text_content() if found is not None else ""
+    return len(whole) <= TINY_PAGE_CHARS and word_count(whole) < MIN_BODY_WORDS
 
 
 # --- choosing between page and feed ------------------------------------------------------------

@@ -33,6 +33,10 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _BOILERPLATE_MAX_WORDS = 30
+# prose_share: a paragraph is prose when it has this many words and a sentence end (inside,
+# before a space, or closing the line, possibly followed by a quote or bracket).
+_PROSE_MIN_WORDS = 8
+_SENTENCE = re.compile(r"[.!?…。！？](\s|$)|[.!?…:;\"'”’»)\]]$")
 
 # Elements that start a new paragraph: HTML blocks, and the tags of trafilatura's XML body.
 _BLOCK_TAGS = frozenset(
@@ -94,7 +98,7 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text)) + len(_CJK.findall(text)) // 2
 
 
-def usable_body(text: str, titles: list[str]) -> str:
+def usable_body(text: str, titles: list[str], *, min_words: int = MIN_BODY_WORDS) -> str:
     """The body without the headline and boilerplate edges; "" when too little is left."""
     paragraphs = text.split("\n") if text else []
     if paragraphs and any(_is_headline(paragraphs[0], title) for title in titles):
@@ -104,7 +108,26 @@ def usable_body(text: str, titles: list[str]) -> str:
     while paragraphs and _is_boilerplate(paragraphs[-1]):
         paragraphs.pop()
     substance = sum(word_count(p) for p in paragraphs if not _is_boilerplate(p))
-    return "\n".join(paragraphs) if substance >= MIN_BODY_WORDS else ""
+    return "\n".join(paragraphs) if substance >= max(min_words, 1) else ""
+
+
+def prose_share(text: str) -> float:
+    """Share of a text's words that are in prose paragraphs: lines of several words that hold
+    a sentence, each line seen once.
+
+    Site furniture is short lines without sentences (breadcrumbs, keyword lists, bylines,
+    dates) or lines that repeat (a gallery's "Topics: ..." under every photo); an article is
+    mostly sentences. Language-independent apart from the punctuation.
+    """
+    lines = text.split("\n") if text else []
+    seen = Counter(lines)
+    total = prose = 0
+    for line in lines:
+        words = word_count(line)
+        total += words
+        if words >= _PROSE_MIN_WORDS and seen[line] == 1 and _SENTENCE.search(line):
+            prose += words
+    return prose / total if total else 0.0
 
 
 def _is_headline(paragraph: str, title: str) -> bool:
