@@ -25,6 +25,7 @@ less CPU (bench/bench.py, "Extraction cost per page").
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections import Counter
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from aggregator.errors import WorkerDied
 from aggregator.extract.decode import decode_html, guarded, parse_html, tidy
 from aggregator.extract.metadata import page_metadata
+from aggregator.extract.sites import SiteMemory
 from aggregator.extract.text import (
     MIN_BODY_WORDS,
     bag,
@@ -269,16 +271,18 @@ def _warm_up() -> None:
 
 class Extractor(Workers):
     """Runs extract_page in worker processes (extract/workers.py); the pipeline has its
-    feeds parsed by the same workers."""
+    feeds parsed by the same workers. Bodies are then trimmed of the furniture their site
+    prints on other pages (extract/sites.py), which needs the memory of this process."""
 
     def __init__(self, workers: int | None = None, *, start_method: str = "forkserver") -> None:
         super().__init__(workers, start_method=start_method, initializer=_warm_up)
+        self.sites = SiteMemory()
 
     async def extract(
         self, html: bytes, *, url: str, feed_text: str = "", feed_title: str = ""
     ) -> Extracted:
         try:
-            return await self.run(
+            extracted = await self.run(
                 extract_page, html, url=url, feed_text=feed_text, feed_title=feed_title
             )
         except WorkerDied:
@@ -286,3 +290,5 @@ class Extractor(Workers):
             # lost; later pages get a fresh pool
             log.warning("extraction worker died on %s; restarting the pool", url)
             return Extracted(text="")
+        text = self.sites.clean(url, extracted.text)
+        return extracted if text == extracted.text else dataclasses.replace(extracted, text=text)
