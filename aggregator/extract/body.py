@@ -67,6 +67,10 @@ READABILITY_LENGTH_RATIO = (0.85, 1.2)
 TINY_PAGE_CHARS = 1000
 # choose_text: the page loses to the feed when it has less than this share of the feed's words.
 FEED_PREFERRED_BELOW = 0.5
+# ... and also when the feed holds nearly all the page's words (this share) and clearly more
+# (this many times as many words): the feed's full content is the whole of a cut-short page.
+FEED_COVERS_PAGE = 0.9
+FEED_COMPLETES_RATIO = 1.5
 
 # Trafilatura passes that vote. deduplicate stays off: its cache spans documents in the
 # process, so a worker would drop paragraphs it saw on an earlier page of the same site.
@@ -240,17 +244,37 @@ def choose_text(extracted: Extracted, feed_text: str) -> tuple[str, str]:
     """(text, text_source): the page's body, or the feed's text when the page gave too little.
 
     text_source is "page", "feed" or "none". The feed wins when extraction found no body, or
-    found clearly less than a feed that carries the full content (paywalled or teaser pages).
+    found clearly less than a feed that carries the full content (paywalled or teaser pages),
+    or found part of the article that the feed carries whole.
     """
     page, feed = extracted.text.strip(), normalise_text(feed_text)
     page_words, feed_words = word_count(page), word_count(feed)
-    if page and page_words >= MIN_BODY_WORDS and page_words >= FEED_PREFERRED_BELOW * feed_words:
+    if (
+        page
+        and page_words >= MIN_BODY_WORDS
+        and page_words >= FEED_PREFERRED_BELOW * feed_words
+        and not _feed_completes_page(page, feed, page_words, feed_words)
+    ):
         return page, "page"
     if feed_words > page_words:
         return feed, "feed"
     if page:
         return page, "page"
     return "", "none"
+
+
+def _feed_completes_page(page: str, feed: str, page_words: int, feed_words: int) -> bool:
+    """True when the feed's text is the page's article and clearly more of it: the page's
+    words are nearly all in the feed, which has FEED_COMPLETES_RATIO times as many.
+
+    Then extraction got part of the article (a second page, a "read more" that scripts
+    expand, paragraphs loaded later) and the feed carries the whole, without the page's
+    furniture.
+    """
+    if feed_words < FEED_COMPLETES_RATIO * page_words:
+        return False
+    mine = bag(page)
+    return (mine & bag(feed)).total() >= FEED_COVERS_PAGE * mine.total()
 
 
 # --- the process pool ------------------------------------------------------------------------

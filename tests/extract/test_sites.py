@@ -56,6 +56,17 @@ def test_only_short_edge_paragraphs_go_and_a_body_always_remains() -> None:
     assert memory.clean("https://port.example/e", short) == short
 
 
+def test_a_copy_of_another_page_keeps_its_short_paragraphs() -> None:
+    # news paragraphs are often short: a wire story carried in two sections of one site
+    # repeats every paragraph, and none of them is furniture
+    memory = SiteMemory()
+    wire = body(
+        "By Staff Reporter", *(f"Short wire paragraph number {n} of the story." for n in range(8))
+    )
+    memory.clean("https://port.example/world/wire", wire)
+    assert memory.clean("https://port.example/europe/wire", wire) == wire
+
+
 def test_memory_is_bounded() -> None:
     memory = SiteMemory(max_sites=2, max_paragraphs=3)
     for n in range(5):
