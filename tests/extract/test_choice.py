@@ -5,7 +5,7 @@ Pages are written here, small and made up."""
 from __future__ import annotations
 
 from aggregator.extract.body import _restores_repeats, _vote, choose_text, extract_page
-from aggregator.extract.text import prose_share
+from aggregator.extract.text import prose_share, usable_body
 
 URL = "https://courier.example/news/winter-market"
 
@@ -77,3 +77,24 @@ def test_a_short_text_on_a_page_with_more_on_it_is_still_no_body() -> None:
     padding = "<script>var x = 1;</script>" * 200
     html = f"<html><body><p>Closed today.</p>{padding}</body></html>"
     assert extract_page(html.encode(), url=URL).text == ""
+
+
+STORY = [
+    f"Paragraph {n} of the story: the council voted on the harbour plan after a long debate "
+    "that ran late into the evening, with residents watching from the gallery."
+    for n in range(4)
+]
+
+
+def test_a_related_links_block_at_the_end_is_cut() -> None:
+    links = ["Related Articles:", "Council budget approved", "New ferry for the islands"]
+    assert usable_body("\n".join([*STORY, *links]), []) == "\n".join(STORY)
+    links = ["You might also like", "Council budget approved"]
+    assert usable_body("\n".join([*STORY, *links]), []) == "\n".join(STORY)
+
+
+def test_a_related_heading_early_or_in_prose_stays() -> None:
+    early = "\n".join([STORY[0], "Related", *STORY[1:]])
+    assert usable_body(early, []) == early
+    sentence = "\n".join([*STORY, "More from the council meeting will follow next week, it said."])
+    assert usable_body(sentence, []) == sentence
