@@ -27,7 +27,7 @@ on recall-agrees-with-readability before running the other passes keeps 0.961 an
 less CPU (bench/bench.py, "Extraction cost per page"). Issue 14 (bench/extract_eval.py --set
 all): prose in the vote, repeated paragraphs, tiny pages, the related-links tail and the site
 memory took the real pages 0.9612 -> 0.9626, the news pages 0.9434 -> 0.9558, all usable
-pages 0.9193 -> 0.9545, at the same CPU per page.
+pages 0.9193 -> 0.9426, at the same CPU per page.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ READABILITY_AGREEMENT = 0.9
 READABILITY_LENGTH_RATIO = (0.85, 1.2)
 # A page whose whole body is under MIN_BODY_WORDS and this many characters is all article.
 TINY_PAGE_CHARS = 1000
+# ... and its text is kept only when at least this share is prose, and less is the headline.
+TINY_PAGE_PROSE = 0.5
 # choose_text: the page loses to the feed when it has less than this share of the feed's words.
 FEED_PREFERRED_BELOW = 0.5
 # ... and also when the feed holds nearly all the page's words (this share) and clearly more
@@ -122,8 +124,7 @@ def extract_page(html: bytes, *, url: str, feed_text: str = "", feed_title: str 
     titles = [t for t in (feed_title, meta.get("title") or "") if t]
     body = usable_body(text, titles)
     if not body and text and _is_tiny(tree):
-        # the whole page is this short text: nothing else on it to mistake for the article
-        body = usable_body(text, titles, min_words=1)
+        body = _tiny_body(usable_body(text, titles, min_words=1), titles)
     return Extracted(text=body, **meta)
 
 
@@ -231,6 +232,17 @@ def _restores_repeats(chosen: str, readable: str) -> bool:
     mine, theirs = Counter(chosen.split("\n")), Counter(readable.split("\n"))
     extra = theirs - mine
     return bool(extra) and not (mine - theirs) and all(p in mine for p in extra)
+
+
+def _tiny_body(text: str, titles: list[str]) -> str:
+    """The text of a page that holds nothing else, when it is a short article: mostly
+    sentences, and not mostly the headline (a page with only a menu, the headline and a footer
+    has no body, and its headline glued to the menu escapes the headline rule)."""
+    if prose_share(text) < TINY_PAGE_PROSE:
+        return ""
+    words = bag(text)
+    headline = bag(" ".join(titles))
+    return "" if (words & headline).total() >= TINY_PAGE_PROSE * words.total() else text
 
 
 def _is_tiny(tree: HtmlElement) -> bool:

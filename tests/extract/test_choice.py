@@ -63,13 +63,27 @@ def test_a_paragraph_printed_twice_is_kept_twice() -> None:
 
 
 def test_a_tiny_page_is_its_own_body() -> None:
-    html = b"<html><body><ol><li><p>Short note: the office is closed today.</p></li></ol></body></html>"
+    html = b"<html><body><ol><li><p>Short note: the office is closed today for the storm.</p></li></ol></body></html>"
     extracted = extract_page(html, url=URL)
-    assert extracted.text == "Short note: the office is closed today."
+    assert extracted.text == "Short note: the office is closed today for the storm."
     # the feed still wins when it says more
     feed = "The office is closed today because of the storm, and reopens on Thursday at nine."
     assert choose_text(extracted, feed) == (feed, "feed")
     assert choose_text(extracted, "") == (extracted.text, "page")
+
+
+def test_a_tiny_page_of_menu_headline_and_footer_has_no_body() -> None:
+    title = "Apple shares rise after the iPhone launch beats forecasts"
+    html = (
+        f"<html><head><title>{title}</title></head><body><nav><a href='/'>Home</a> "
+        f"<a href='/world'>World</a></nav><main><article><h1>{title}</h1></article></main>"
+        "<footer>Copyright. All rights reserved.</footer></body></html>"
+    )
+    assert extract_page(html.encode(), url=URL, feed_title=title).text == ""
+    question = html.replace(title, "Will Apple shares rise again after the iPhone launch?")
+    assert extract_page(question.encode(), url=URL).text == ""
+    labels = "<html><body><p>Test Case 1</p><p>Test Case 2</p></body></html>"
+    assert extract_page(labels.encode(), url=URL).text == ""
 
 
 def test_a_short_text_on_a_page_with_more_on_it_is_still_no_body() -> None:
