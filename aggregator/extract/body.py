@@ -6,11 +6,15 @@
         trafilatura's readability port, and trafilatura's recall pass
         both found the same region: readability's text, done (most pages)
         else three trafilatura passes (recall, balanced, precision) vote: the pass that agrees
-              most with the others (and with the feed text) wins; the readability text
-              replaces it when both clearly found the same region
-        drop the headline line and boilerplate edges; too little left -> text ""
+              most with the others (and with the feed text), and is most prose, wins; the
+              readability text replaces it when both clearly found the same region, or when
+              it only adds back paragraphs that the page prints twice
+        drop the headline line, a related-links tail and boilerplate edges; too little left
+              -> text "" (unless the whole page is that little)
     choose_text(extracted, feed_text)                      page text, or the feed's when thin
-    Extractor                                              process pool for asyncio callers
+                                                           or when the page is part of it
+    Extractor                                              process pool for asyncio callers;
+                                                           trims what a site repeats (sites.py)
 
 Reading the page (decode, parse, tidy) is in decode.py, text shaping and word measures in
 text.py, the page's own metadata in metadata.py; this module chooses the text.
@@ -20,24 +24,31 @@ pages (mean word F1 against Readability's expected text): trafilatura.extract wi
 0.940, with comments off 0.947, recall mode 0.951, figure captions kept 0.953, the vote 0.956,
 the vote plus readability-on-agreement and the headline line dropped 0.961. Settling easy pages
 on recall-agrees-with-readability before running the other passes keeps 0.961 and costs a third
-less CPU (bench/bench.py, "Extraction cost per page").
+less CPU (bench/bench.py, "Extraction cost per page"). Issue 14 (bench/extract_eval.py --set
+all): prose in the vote, repeated paragraphs, tiny pages, the related-links tail and the site
+memory took the real pages 0.9612 -> 0.9626, the news pages 0.9434 -> 0.9558, all usable
+pages 0.9193 -> 0.9426, at the same CPU per page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+from collections import Counter
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any
 
 from aggregator.errors import WorkerDied
 from aggregator.extract.decode import decode_html, guarded, parse_html, tidy
 from aggregator.extract.metadata import page_metadata
+from aggregator.extract.sites import SiteMemory
 from aggregator.extract.text import (
     MIN_BODY_WORDS,
     bag,
     block_paragraphs,
     normalise_text,
+    prose_share,
     usable_body,
     word_count,
     word_f1,
@@ -59,8 +70,16 @@ MAX_HTML_BYTES = 8_000_000
 # pages: a flat plateau around these values.
 READABILITY_AGREEMENT = 0.9
 READABILITY_LENGTH_RATIO = (0.85, 1.2)
+# A page whose whole body is under MIN_BODY_WORDS and this many characters is all article.
+TINY_PAGE_CHARS = 1000
+# ... and its text is kept only when at least this share is prose, and less is the headline.
+TINY_PAGE_PROSE = 0.5
 # choose_text: the page loses to the feed when it has less than this share of the feed's words.
 FEED_PREFERRED_BELOW = 0.5
+# ... and also when the feed holds nearly all the page's words (this share) and clearly more
+# (this many times as many words): the feed's full content is the whole of a cut-short page.
+FEED_COVERS_PAGE = 0.9
+FEED_COMPLETES_RATIO = 1.5
 
 # Trafilatura passes that vote. deduplicate stays off: its cache spans documents in the
 # process, so a worker would drop paragraphs it saw on an earlier page of the same site.
@@ -69,6 +88,9 @@ _PASSES: dict[str, dict[str, Any]] = {
     "balanced": {},
     "precision": {"favor_precision": True},
 }
+# In the vote, a candidate that is all prose gains this much per other candidate; swept 0.5-2
+# on the real pages (bench/extract_eval.py): 1 and 2 measure the same, 0.5 gains half.
+PROSE_WEIGHT = 1.0
 # Recall and precision passes this close (word F1) settle the vote without the balanced pass.
 PASSES_AGREE = 0.98
 _COMMON_OPTIONS: dict[str, Any] = {
@@ -100,8 +122,10 @@ def extract_page(html: bytes, *, url: str, feed_text: str = "", feed_title: str 
     meta = page_metadata(tree, url)
     text = _main_text(tree, url, feed_text)
     titles = [t for t in (feed_title, meta.get("title") or "") if t]
-    text = usable_body(text, titles)
-    return Extracted(text=text, **meta)
+    body = usable_body(text, titles)
+    if not body and text and _is_tiny(tree):
+        body = _tiny_body(usable_body(text, titles, min_words=1), titles)
+    return Extracted(text=body, **meta)
 
 
 # --- candidates and the vote ---------------------------------------------------------------
@@ -120,7 +144,9 @@ def _main_text(tree: HtmlElement, url: str, feed_text: str) -> str:
     if _same_region(recall, readable):
         return readable
     text = _vote(_candidates(tree, url, recall), feed_text)
-    return readable if _same_region(text, readable) else text
+    if _same_region(text, readable) or _restores_repeats(text, readable):
+        return readable
+    return text
 
 
 def _trafilatura_pass(tree: HtmlElement, url: str, name: str) -> str:
@@ -152,9 +178,12 @@ def _candidates(tree: HtmlElement, url: str, recall: str) -> dict[str, str]:
 def _vote(candidates: dict[str, str], feed_text: str) -> str:
     """The candidate that agrees most with the other candidates (and the feed's text).
 
-    Each extractor errs in its own way; where two agree they are probably right. The feed's
-    text, when given, adds a vote for whichever candidate contains most of it. Ties go to
-    the earlier pass (recall), which measured best on its own.
+    Each extractor errs in its own way; where two agree they are probably right. But two
+    passes often make the same mistake (both take a photo gallery's captions, a tag list, a
+    breadcrumb), so each candidate also gets up to one vote per other candidate for being
+    prose rather than furniture (text.prose_share). The feed's text, when given, adds a vote
+    for whichever candidate contains most of it. Ties go to the earlier pass (recall), which
+    measured best on its own.
     """
     names = list(candidates)
     counts = {name: bag(candidates[name]) for name in names}
@@ -162,6 +191,7 @@ def _vote(candidates: dict[str, str], feed_text: str) -> str:
 
     def score(name: str) -> float:
         agreement = sum(word_f1(counts[name], counts[other]) for other in names if other != name)
+        agreement += PROSE_WEIGHT * (len(names) - 1) * prose_share(candidates[name])
         if feed:
             agreement += sum((counts[name] & feed).values()) / sum(feed.values())
         return agreement
@@ -191,6 +221,41 @@ def _same_region(chosen: str, readable: str) -> bool:
     return low <= ratio <= high and word_f1(a, b) >= READABILITY_AGREEMENT
 
 
+def _restores_repeats(chosen: str, readable: str) -> bool:
+    """True when readability's text is the chosen text plus more copies of its own paragraphs.
+
+    trafilatura drops a paragraph that repeats the one before it; a reader sees both, and
+    readability keeps both. Nothing else differs, so readability's text is the page's.
+    """
+    if not chosen or not readable:
+        return False
+    mine, theirs = Counter(chosen.split("\n")), Counter(readable.split("\n"))
+    extra = theirs - mine
+    return bool(extra) and not (mine - theirs) and all(p in mine for p in extra)
+
+
+def _tiny_body(text: str, titles: list[str]) -> str:
+    """The text of a page that holds nothing else, when it is a short article: mostly
+    sentences, and not mostly the headline (a page with only a menu, the headline and a footer
+    has no body, and its headline glued to the menu escapes the headline rule)."""
+    if prose_share(text) < TINY_PAGE_PROSE:
+        return ""
+    words = bag(text)
+    headline = bag(" ".join(titles))
+    return "" if (words & headline).total() >= TINY_PAGE_PROSE * words.total() else text
+
+
+def _is_tiny(tree: HtmlElement) -> bool:
+    """True when the page's whole body is fewer words (and characters) than a body needs.
+
+    Scripts and styles count too, which errs on the side of calling a page long; the
+    character bound keeps out binary junk that decodes to a few endless "words".
+    """
+    found = tree.find("body")
+    whole = found.text_content() if found is not None else ""
+    return len(whole) <= TINY_PAGE_CHARS and word_count(whole) < MIN_BODY_WORDS
+
+
 # --- choosing between page and feed ------------------------------------------------------------
 
 
@@ -198,17 +263,37 @@ def choose_text(extracted: Extracted, feed_text: str) -> tuple[str, str]:
     """(text, text_source): the page's body, or the feed's text when the page gave too little.
 
     text_source is "page", "feed" or "none". The feed wins when extraction found no body, or
-    found clearly less than a feed that carries the full content (paywalled or teaser pages).
+    found clearly less than a feed that carries the full content (paywalled or teaser pages),
+    or found part of the article that the feed carries whole.
     """
     page, feed = extracted.text.strip(), normalise_text(feed_text)
     page_words, feed_words = word_count(page), word_count(feed)
-    if page and page_words >= MIN_BODY_WORDS and page_words >= FEED_PREFERRED_BELOW * feed_words:
+    if (
+        page
+        and page_words >= MIN_BODY_WORDS
+        and page_words >= FEED_PREFERRED_BELOW * feed_words
+        and not _feed_completes_page(page, feed, page_words, feed_words)
+    ):
         return page, "page"
     if feed_words > page_words:
         return feed, "feed"
     if page:
         return page, "page"
     return "", "none"
+
+
+def _feed_completes_page(page: str, feed: str, page_words: int, feed_words: int) -> bool:
+    """True when the feed's text is the page's article and clearly more of it: the page's
+    words are nearly all in the feed, which has FEED_COMPLETES_RATIO times as many.
+
+    Then extraction got part of the article (a second page, a "read more" that scripts
+    expand, paragraphs loaded later) and the feed carries the whole, without the page's
+    furniture.
+    """
+    if feed_words < FEED_COMPLETES_RATIO * page_words:
+        return False
+    mine = bag(page)
+    return (mine & bag(feed)).total() >= FEED_COVERS_PAGE * mine.total()
 
 
 # --- the process pool ------------------------------------------------------------------------
@@ -229,16 +314,18 @@ def _warm_up() -> None:
 
 class Extractor(Workers):
     """Runs extract_page in worker processes (extract/workers.py); the pipeline has its
-    feeds parsed by the same workers."""
+    feeds parsed by the same workers. Bodies are then trimmed of the furniture their site
+    prints on other pages (extract/sites.py), which needs the memory of this process."""
 
     def __init__(self, workers: int | None = None, *, start_method: str = "forkserver") -> None:
         super().__init__(workers, start_method=start_method, initializer=_warm_up)
+        self.sites = SiteMemory()
 
     async def extract(
         self, html: bytes, *, url: str, feed_text: str = "", feed_title: str = ""
     ) -> Extracted:
         try:
-            return await self.run(
+            extracted = await self.run(
                 extract_page, html, url=url, feed_text=feed_text, feed_title=feed_title
             )
         except WorkerDied:
@@ -246,3 +333,5 @@ class Extractor(Workers):
             # lost; later pages get a fresh pool
             log.warning("extraction worker died on %s; restarting the pool", url)
             return Extracted(text="")
+        text = self.sites.clean(url, extracted.text)
+        return extracted if text == extracted.text else dataclasses.replace(extracted, text=text)

@@ -33,6 +33,21 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _BOILERPLATE_MAX_WORDS = 30
+# Headings of a block of links to other articles, cut with what follows them near a body's end.
+_RELATED_HEADING = re.compile(
+    r"^(related( (stories|articles|posts|content|coverage|links|reading|news))?"
+    r"|(more|other) (from|on|in|stories|articles|posts|news|columns|opinion|top stories)\b.*"
+    r"|you (may|might) (also )?(like|enjoy|be interested)\b.*|recommended( for you| stories"
+    r"| reading)?|read (more|next|also)\b.*|most (read|popular|viewed|shared)\b.*"
+    r"|trending( now| stories)?|latest (news|stories|articles)\b.*|further reading|see also)\W*$",
+    re.IGNORECASE,
+)
+_RELATED_HEADING_MAX_WORDS = 6
+RELATED_TAIL_AFTER = 0.6
+# prose_share: a paragraph is prose when it has this many words and a sentence end (inside,
+# before a space, or closing the line, possibly followed by a quote or bracket).
+_PROSE_MIN_WORDS = 8
+_SENTENCE = re.compile(r"[.!?…。！？](\s|$)|[.!?…:;\"'”’»)\]]$")
 
 # Elements that start a new paragraph: HTML blocks, and the tags of trafilatura's XML body.
 _BLOCK_TAGS = frozenset(
@@ -94,17 +109,57 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text)) + len(_CJK.findall(text)) // 2
 
 
-def usable_body(text: str, titles: list[str]) -> str:
+def usable_body(text: str, titles: list[str], *, min_words: int = MIN_BODY_WORDS) -> str:
     """The body without the headline and boilerplate edges; "" when too little is left."""
     paragraphs = text.split("\n") if text else []
     if paragraphs and any(_is_headline(paragraphs[0], title) for title in titles):
         paragraphs = paragraphs[1:]
+    paragraphs = _without_related_tail(paragraphs)
     while paragraphs and _is_boilerplate(paragraphs[0]):
         paragraphs.pop(0)
     while paragraphs and _is_boilerplate(paragraphs[-1]):
         paragraphs.pop()
     substance = sum(word_count(p) for p in paragraphs if not _is_boilerplate(p))
-    return "\n".join(paragraphs) if substance >= MIN_BODY_WORDS else ""
+    return "\n".join(paragraphs) if substance >= max(min_words, 1) else ""
+
+
+def prose_share(text: str) -> float:
+    """Share of a text's words that are in prose paragraphs: lines of several words that hold
+    a sentence, each line seen once.
+
+    Site furniture is short lines without sentences (breadcrumbs, keyword lists, bylines,
+    dates) or lines that repeat (a gallery's "Topics: ..." under every photo); an article is
+    mostly sentences. Language-independent apart from the punctuation.
+    """
+    lines = text.split("\n") if text else []
+    seen = Counter(lines)
+    total = prose = 0
+    for line in lines:
+        words = word_count(line)
+        total += words
+        if words >= _PROSE_MIN_WORDS and seen[line] == 1 and _SENTENCE.search(line):
+            prose += words
+    return prose / total if total else 0.0
+
+
+def _without_related_tail(paragraphs: list[str]) -> list[str]:
+    """The paragraphs before a "Related articles" / "More from" / "You might also like" heading
+    in the last part of the body: what follows such a heading is links to other articles.
+
+    Only a short line that is nothing but such a heading counts, only after most of the body
+    (RELATED_TAIL_AFTER of its words), and only when a body remains before it.
+    """
+    words = [word_count(p) for p in paragraphs]
+    total, before = sum(words), 0
+    for i, paragraph in enumerate(paragraphs):
+        if (
+            before >= max(RELATED_TAIL_AFTER * total, MIN_BODY_WORDS)
+            and words[i] <= _RELATED_HEADING_MAX_WORDS
+            and _RELATED_HEADING.match(paragraph)
+        ):
+            return paragraphs[:i]
+        before += words[i]
+    return paragraphs
 
 
 def _is_headline(paragraph: str, title: str) -> bool:

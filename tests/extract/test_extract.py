@@ -206,6 +206,8 @@ BODY = "The bridge reopened on Tuesday after two years of repairs to its deck. "
         ("", "Short summary of the bridge story.", "feed"),  # extraction found nothing
         ("Too short.", "Short summary of the bridge story, a bit longer.", "feed"),
         (BODY[:200], BODY * 4, "feed"),  # teaser page, full text in the feed
+        (BODY * 2, BODY * 3 + "More of the story.", "feed"),  # page cut short, feed whole
+        (BODY + "A reader comment on the page. " * 10, BODY * 3, "page"),  # its own text
         ("", "", "none"),
         ("  ", "   \n ", "none"),
     ],
