@@ -13,40 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.hostile import Item, article_page, rss, synthetic_article  # noqa: E402
+from tests.support.commands import aggregator  # noqa: E402
+from tests.support.hostile import publish_archive  # noqa: E402
 from tests.support.localsite import LocalSite  # noqa: E402
-
-
-def aggregator(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "aggregator", *args], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"aggregator {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
-
-
-def publish(site: LocalSite, entries: int) -> None:
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    items = []
-    for i in range(entries):
-        title, paragraphs = synthetic_article("archive", i)
-        path = f"/post/{i}.html"
-        site.add(path, article_page(title, paragraphs))
-        when = format_datetime(start + timedelta(hours=i))
-        items.append(Item(title, site.url(path), f"post-{i}", paragraphs[0][:80], when))
-    site.add("/feed.xml", rss("Archive", items), "application/rss+xml")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ok = True
     with tempfile.TemporaryDirectory(prefix="backlog-") as tmp, LocalSite() as site:
-        publish(site, args.entries)
+        publish_archive(site, args.entries)
         config, storage = Path(tmp) / "feeds.yaml", Path(tmp) / "storage"
         config.write_text(
             f"feeds:\n  - url: {site.url('/feed.xml')}\n"
@@ -65,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         where = ["--config", str(config), "--storage", str(storage)]
         for poll in range(1, args.polls + 1):
-            aggregator("run", "--once", *where)
-            exported = [json.loads(x) for x in aggregator("export", *where).splitlines()]
+            aggregator("run", "--once", *where, timeout=600)
+            exported = [json.loads(x) for x in aggregator("export", *where).stdout.splitlines()]
             pages = sum(a["text_source"] == "page" for a in exported)
-            waiting = json.loads(aggregator("status", "--json", *where))["feeds"][0][
+            waiting = json.loads(aggregator("status", "--json", *where).stdout)["feeds"][0][
                 "pages_waiting"
             ]
             print(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -42,15 +41,7 @@ from bench.parse_eval import (  # noqa: E402
     load_expected,
     serve,
 )
-
-
-def aggregator(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "aggregator", *args], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"aggregator {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
+from tests.support.commands import aggregator  # noqa: E402
 
 
 def run_pass(base: str, names: list[str], work: Path) -> list[dict[str, Any]]:
@@ -69,8 +60,9 @@ def run_pass(base: str, names: list[str], work: Path) -> list[dict[str, Any]]:
     config = work / "feeds.yaml"
     config.write_text("\n".join(lines) + "\n")
     storage = work / "storage"
-    print(aggregator("run", "--once", "--config", str(config), "--storage", str(storage)).strip())
-    out = aggregator("export", "--storage", str(storage))
+    once = ["run", "--once", "--config", str(config), "--storage", str(storage)]
+    print(aggregator(*once, timeout=900).stdout.strip())
+    out = aggregator("export", "--storage", str(storage)).stdout
     return [json.loads(line) for line in out.splitlines()]
 
 

@@ -9,35 +9,14 @@ while the feed answers 304; after three polls every entry has its page's text.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 from aggregator.pipeline import MAX_PAGES_PER_POLL
 from tests.support.commands import aggregator
-from tests.support.hostile import Item, article_page, rss, synthetic_article
+from tests.support.hostile import publish_archive
 from tests.support.localsite import LocalSite
 
 ENTRIES = 181
-
-
-def _publish(site: LocalSite) -> None:
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    items = []
-    for i in range(ENTRIES):
-        title, paragraphs = synthetic_article("archive", i)
-        path = f"/post/{i}.html"
-        site.add(path, article_page(title, paragraphs))
-        items.append(
-            Item(
-                title=title,
-                link=site.url(path),
-                guid=f"post-{i}",
-                published=format_datetime(start + timedelta(hours=i)),
-                description=paragraphs[0][:80],
-            )
-        )
-    site.add("/feed.xml", rss("Archive", items), "application/rss+xml")
 
 
 def _status(config: Path, storage: Path) -> dict:
@@ -53,7 +32,7 @@ def _sources(storage: Path) -> list[str]:
 def test_pages_past_the_cap_wait_in_a_backlog_that_later_polls_drain(tmp_path: Path) -> None:
     config, storage = tmp_path / "feeds.yaml", tmp_path / "storage"
     with LocalSite() as site:
-        _publish(site)
+        publish_archive(site, ENTRIES)
         config.write_text(
             f"feeds:\n  - url: {site.url('/feed.xml')}\n"
             "settings:\n  host_delay: 0s\n  per_host: 4\n  window: 3650d\n"

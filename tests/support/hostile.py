@@ -11,6 +11,8 @@ import socket
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 from types import TracebackType
@@ -375,3 +377,17 @@ SOUND = {
 
 def unsound(checks: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in checks.items() if k in SOUND and v != SOUND[k]}
+
+
+def publish_archive(site: LocalSite, entries: int) -> None:
+    """One feed (/feed.xml) of ``entries`` new entries, an hour apart, each with its page
+    (/post/N.html): the first poll of an archive feed, past the per-poll page cap."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    items = []
+    for i in range(entries):
+        title, paragraphs = synthetic_article("archive", i)
+        path = f"/post/{i}.html"
+        site.add(path, article_page(title, paragraphs))
+        when = format_datetime(start + timedelta(hours=i))
+        items.append(Item(title, site.url(path), f"post-{i}", paragraphs[0][:80], when))
+    site.add("/feed.xml", rss("Archive", items), "application/rss+xml")
