@@ -67,6 +67,15 @@ def fragment(url: str | None) -> str:
         return ""
 
 
+def legacy_key(
+    feed_url: str | None, guid: str | None, canonical_url: str | None, title: str
+) -> str:
+    """The key earlier versions gave an entry (before link fragments and text counted), so
+    articles they stored are still recognised."""
+    basis = "\n".join([feed_url or "", guid or "", canonical_url or "", title])
+    return "a" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+
+
 def match_existing(
     *,
     feed_url: str | None,
@@ -76,28 +85,38 @@ def match_existing(
     existing: list[ExistingRef],
     url: str | None = None,
     shared_link: bool = False,
+    keys: tuple[str, ...] = (),
 ) -> ExistingRef | None:
     """The stored article this entry is, if any.
 
     ``url`` is the link as the feed lists it; ``shared_link`` says that other entries of the
-    same feed document list that link too, so inside that feed it says nothing of identity.
+    same feed document list that link too, so inside that feed it says nothing of identity;
+    ``keys``: the entry's own key (and the key earlier versions gave it).
     """
+    for ref in existing:
+        if ref.key in keys:
+            return ref
     for ref in existing:
         if guid and ref.guid == guid and (ref.feed_url == feed_url or guid_is_global(guid)):
             return ref
     for ref in existing:
         if not canonical_url or ref.canonical_url != canonical_url:
             continue
+        mine, theirs = fragment(url), fragment(ref.url)
+        if mine and theirs and mine != theirs:
+            continue  # entries.php#111 and entries.php#110: two items of one page
         if ref.feed_url != feed_url:
             if titles_agree(title, ref.title):
                 return ref
-        elif _same_entry_of_one_feed(guid, url, title, shared_link, ref):
+        elif not shared_link and _same_entry_of_one_feed(guid, url, title, ref):
+            # a link every entry of the document shares says nothing of identity: such
+            # entries are matched by their keys alone (guid, or title and text), above
             return ref
     return None
 
 
 def _same_entry_of_one_feed(
-    guid: str | None, url: str | None, title: str, shared_link: bool, ref: ExistingRef
+    guid: str | None, url: str | None, title: str, ref: ExistingRef
 ) -> bool:
     """An entry of the feed that first stored ``ref``, with the same canonical link."""
     if (
@@ -108,9 +127,5 @@ def _same_entry_of_one_feed(
     ):
         return False  # the feed says these are two entries
     if url and ref.url and fragment(url) != fragment(ref.url):
-        return False  # entries.php#111 and entries.php#110: two items of one page
-    if shared_link:
-        # every entry links the same page ("news.html"): only the title tells them apart,
-        # and "NixOS 18.09 released" is not "NixOS 19.03 released"
-        return normalise(title) == normalise(ref.title)
+        return False
     return titles_agree(title, ref.title)

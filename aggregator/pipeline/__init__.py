@@ -41,7 +41,7 @@ from aggregator.config.model import FeedConfig
 from aggregator.errors import FeedError, ParseError, WorkerDied
 from aggregator.extract.body import Extractor
 from aggregator.fetch.fetcher import Fetcher
-from aggregator.identity.keys import article_key, match_existing
+from aggregator.identity.keys import article_key, legacy_key, match_existing
 from aggregator.identity.near import NearDuplicates
 from aggregator.identity.urls import canonical_url, entry_link
 from aggregator.parse.feed import parse_feed
@@ -237,19 +237,21 @@ class Pipeline:
             canonical = canonical_url(entry.url) if entry.url else None
             link = entry_link(entry.url) if entry.url else None
             title = entry_title(entry)
+            key = article_key(feed.url, entry.guid, link, title, entry.content or entry.summary)
+            own = (key, legacy_key(feed.url, entry.guid, canonical, title))
             ref = match_existing(
                 feed_url=feed.url,
                 guid=entry.guid,
                 canonical_url=canonical,
                 title=title,
-                existing=self.store.lookup(entry.guid, canonical),
+                existing=self.store.lookup(entry.guid, canonical, own),
                 url=entry.url,
                 shared_link=link is not None and links[link] > 1,
+                keys=own,
             )
             if ref is not None:
                 outcome.listings.append(ref.key)
                 continue
-            key = article_key(feed.url, entry.guid, link, title, entry.content or entry.summary)
             if key in keys:
                 continue
             keys.add(key)

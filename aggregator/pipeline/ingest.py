@@ -141,7 +141,7 @@ class Ingest:
         prepared: Prepared | None = None,
     ) -> None:
         with timer.stage("dedupe"):
-            existing = self.store.lookup(article.guid, article.canonical_url)
+            existing = self.store.lookup(article.guid, article.canonical_url, (article.key,))
             if article.feed_url:
                 # the poll already told this feed's entries apart from what it had stored;
                 # what may have arrived since is the same article from another feed
@@ -155,6 +155,7 @@ class Ingest:
                 title=article.title,
                 existing=existing,
                 url=article.url,
+                keys=(article.key,),
             )
         if ref is not None:
             if article.feed_url:

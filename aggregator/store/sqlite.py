@@ -136,13 +136,17 @@ class SqliteStore(WebReads):
             db.execute(_insert("feeds", values, upsert_on="url"), values)
 
     # ------------------------------------------------------------------ write side
-    def lookup(self, guid: str | None, canonical_url: str | None) -> list[ExistingRef]:
-        if not guid and not canonical_url:
+    def lookup(
+        self, guid: str | None, canonical_url: str | None, keys: Sequence[str] = ()
+    ) -> list[ExistingRef]:
+        """Stored articles that may be this entry: by guid, canonical URL or key."""
+        if not guid and not canonical_url and not keys:
             return []
+        marks = ",".join("?" * len(keys)) or "NULL"
         rows = self._query(
             "SELECT key, guid, canonical_url, title, feed_url, url FROM articles "
-            "WHERE guid = ? OR canonical_url = ?",
-            (guid, canonical_url),
+            f"WHERE guid = ? OR canonical_url = ? OR key IN ({marks})",
+            (guid, canonical_url, *keys),
         )
         return [ref_from_row(r) for r in rows]
 

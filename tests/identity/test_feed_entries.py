@@ -4,6 +4,8 @@ run through `aggregator run --once` + `export` (real processes, a local server).
     newsletter.rss      items told apart only by #fragment, all with one title
     shared_link.rss     every item links the same page, no guid, alike titles
     atom_in_xhtml.xml   an Atom feed wrapped in an XHTML document
+    daily.rss           one title and one link for every item, only the text differs; and
+                        an item with neither guid nor link
 
 A second pass over the same documents (with one item added, so the feed is parsed again)
 must store nothing twice.
@@ -24,6 +26,7 @@ FEEDS = {
     "newsletter.rss": 5,
     "shared_link.rss": 5,
     "atom_in_xhtml.xml": 2,
+    "daily.rss": 4,
 }
 
 
@@ -87,6 +90,11 @@ def test_a_second_poll_stores_only_the_new_entry(tmp_path: Path, site: LocalSite
             "<link>https://distro.example/news.html</link>"
             "<description>Distro 21.05 is out.</description></item>",
         ),
+        (
+            "daily.rss",
+            "<item><title>Daily note</title><link>https://notes.example/today.html</link>"
+            "<description>Hail, briefly, then a rainbow.</description></item>",
+        ),
     ]:
         text = (CAPTURES / name).read_text().replace("</channel>", added + "</channel>")
         site.add("/" + name, text, "application/xml")
@@ -97,5 +105,6 @@ def test_a_second_poll_stores_only_the_new_entry(tmp_path: Path, site: LocalSite
         "newsletter.rss": 6,
         "shared_link.rss": 6,
         "atom_in_xhtml.xml": 2,
+        "daily.rss": 5,
     }
-    assert len({a["url"] + a["title"] for a in articles}) == len(articles)
+    assert len({(a["url"], a["title"], a["text"]) for a in articles}) == len(articles)

@@ -93,28 +93,35 @@ def test_links_that_differ_only_by_fragment_are_two_entries_of_one_feed():
     )
 
 
-def test_a_link_every_entry_shares_needs_the_same_title():
-    # NixOS news: one link (news.html) for every release note, no guid, alike titles
-    existing = [
-        ExistingRef(
-            "k1",
-            None,
-            "https://nixos.example/news.html",
-            "NixOS 18.09 released",
-            FEED_A,
-            "https://nixos.example/news.html",
-        )
-    ]
+def test_a_link_every_entry_shares_says_nothing_of_identity():
+    # NixOS news: one link (news.html) for every release note, no guid, alike titles; or a
+    # "Daily note" feed: one title and one link for every item, only the text differs
+    link = "https://nixos.example/news.html"
+    key = article_key(FEED_A, None, link, "NixOS 18.09 released", "Jellyfish is out")
+    existing = [ExistingRef(key, None, link, "NixOS 18.09 released", FEED_A, link)]
     entry = dict(
         feed_url=FEED_A,
         guid=None,
-        canonical_url="https://nixos.example/news.html",
-        url="https://nixos.example/news.html",
+        canonical_url=link,
+        url=link,
         existing=existing,
         shared_link=True,
     )
     assert match_existing(**entry, title="NixOS 19.03 released") is None
-    assert match_existing(**entry, title="NixOS 18.09 released") is existing[0]
+    same_title_new_text = article_key(FEED_A, None, link, "NixOS 18.09 released", "Koi")
+    assert (
+        match_existing(**entry, title="NixOS 18.09 released", keys=(same_title_new_text,)) is None
+    )
+    assert match_existing(**entry, title="NixOS 18.09 released", keys=(key,)) is existing[0]
+
+
+def test_differing_fragments_are_different_articles_across_feeds_too():
+    page = "https://n.example/entries.php"
+    existing = [ExistingRef("k1", None, page, "Weekly", FEED_A, page + "#110")]
+    entry = dict(feed_url=FEED_B, guid=None, canonical_url=page, title="Weekly", existing=existing)
+    assert match_existing(**entry, url=page + "#111") is None
+    assert match_existing(**entry, url=page + "#110") is existing[0]
+    assert match_existing(**entry, url=page) is existing[0]  # a listing without fragment
 
 
 def test_keys_follow_the_feed_entries_identity():
