@@ -147,6 +147,8 @@ def migrate(
     for number in range(version, len(MIGRATIONS)):
         # executescript() would COMMIT on its own; run statements one by one instead
         with atomic() as tx:
+            if user_version(tx) > number:
+                continue  # another process (a reader upgrading, the daemon) ran it meanwhile
             for statement in MIGRATIONS[number].split(";"):
                 if statement.strip():
                     tx.execute(statement)

@@ -14,6 +14,7 @@ boundary. The store is built in layers, each a module a second backend can mirro
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -57,7 +58,9 @@ class SqliteStore(WebReads):
                 if _behind(self.path):
                     # a reader met a database the new program has not upgraded yet: the
                     # migrations only add, so run them once rather than fail on a new table
-                    SqliteStore(self.directory).close()
+                    # (a reader without write access reads on; the daemon will upgrade)
+                    with contextlib.suppress(StorageError):
+                        SqliteStore(self.directory).close()
                 self._db = sqlite3.connect(
                     f"file:{self.path}?mode=ro", uri=True, timeout=30, isolation_level=None
                 )
