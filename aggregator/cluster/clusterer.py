@@ -22,6 +22,7 @@ news of the window, not on history. docs/clustering.md says how the knobs were c
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -313,7 +314,7 @@ class Clusterer:
             closeness = s.merge_threshold + share * (s.long_merge_threshold - s.merge_threshold)
             if story.closeness(other) < closeness or not evidencemod.names_agree(story, other):
                 continue
-            if (story.id, other.id) in self._apart:
+            if self._kept_apart(story.id, other.id):
                 continue
             survivor, absorbed = (story, other) if story.older_than(other) else (other, story)
             self.index.merge(survivor, absorbed, s.story_terms)
@@ -380,23 +381,29 @@ class Clusterer:
 
     # -- operators' corrections (aggregator stories split / merge) -------------------------
 
-    def split(self, doc: ClusterDoc, story_id: str, new_story_id: str) -> None:
-        """An operator took ``doc`` out of ``story_id`` into a story of its own: move it in
-        memory (its vector under today's IDF, close to what it added), and never merge the
-        two stories again."""
+    def split(
+        self, doc: ClusterDoc, story_id: str, new_story_id: str, copies: Sequence[str] = ()
+    ) -> None:
+        """An operator took ``doc`` (and its wire ``copies``) out of ``story_id`` into a story
+        of its own: move it in memory (its vector under today's IDF, close to what it added;
+        its headline), and never merge the two stories again."""
         old_id = self._resolve(story_id)
         self._apart.add(old_id, new_story_id)
         old = self.index.stories.get(old_id)
-        if old is None or self._story_of.get(doc.id) is None:
-            return  # outside the window: nothing in memory to move
+        current = self.story_of(doc.id)
+        if old is None or current is None or current != old_id:
+            return  # outside the window, or moved already: nothing in memory to move
         s = self.settings
         counts, title_terms, names = self.features(doc)
         boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
         correctionsmod.remove_vector(old, vector)
+        correctionsmod.remove_headline(old, doc.title.strip(), s.headlines_kept)
         article = _Article(vector, weigh(title_terms, self.frequencies), names, doc.source)
         when = doc.published or self._now
         self._join(self.index.create(new_story_id, when), doc, article, when)
+        for copy in copies:
+            self._story_of.put(copy, new_story_id, self._now)
 
     def merge(self, absorbed_id: str, surviving_id: str) -> None:
         """An operator merged two stories: the same in memory (the surviving id is kept)."""
@@ -405,10 +412,18 @@ class Clusterer:
             return
         absorbed = self.index.stories.get(absorbed_id)
         survivor = self.index.stories.get(surviving_id)
-        if absorbed is not None and survivor is not None:
+        if absorbed is not None:
+            if survivor is None:  # an older story, gone from memory: it lives on in this one
+                survivor = self.index.create(surviving_id, absorbed.first_time)
             self.index.merge(survivor, absorbed, self.settings.story_terms)
+            for title, vector in absorbed.headlines:
+                survivor.add_headline(title, vector, self.settings.headlines_kept)
         self._alias.put(absorbed_id, surviving_id, self._now)
 
     def keep_apart(self, story_id: str, other_id: str) -> None:
         """Never merge these two stories (restored from the store's split corrections)."""
         self._apart.add(story_id, other_id)
+
+    def _kept_apart(self, one: str, other: str) -> bool:
+        """Whether an operator kept these live stories apart (ids merged since followed)."""
+        return self._apart.between(one, other, self._resolve)

@@ -9,6 +9,8 @@ by itself: its new story and the old one are never merged by the clusterer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aggregator.cluster.stories import Story
 from aggregator.cluster.vectors import Vector
 
@@ -26,17 +28,30 @@ def remove_vector(story: Story, vector: Vector) -> None:
     story.size = max(story.size - 1, 0)
 
 
+def remove_headline(story: Story, title: str, keep: int) -> None:
+    """Forget a headline that left the story; the title is chosen again from the others."""
+    story.headlines = [h for h in story.headlines if h[0] != title]
+    if story.title == title:
+        story.title = ""
+    story.add_headline("", {}, keep)
+
+
 class Apart:
-    """Pairs of story ids an operator kept apart (a split article's new story and its old)."""
+    """Pairs of story ids an operator kept apart (a split article's new story and its old).
+
+    Few (one per split), so a check reads them all, following merges: once the old story
+    was merged into a third, that third and the split-out story stay apart too.
+    """
 
     def __init__(self) -> None:
-        self._pairs: set[frozenset[str]] = set()
+        self._pairs: set[tuple[str, str]] = set()
 
     def add(self, a: str, b: str) -> None:
-        self._pairs.add(frozenset((a, b)))
+        self._pairs.add((a, b))
 
-    def __contains__(self, pair: tuple[str, str]) -> bool:
-        return frozenset(pair) in self._pairs
+    def between(self, one: str, other: str, resolve: Callable[[str], str]) -> bool:
+        wanted = {one, other}
+        return any({resolve(a), resolve(b)} == wanted for a, b in self._pairs)
 
     def __len__(self) -> int:
         return len(self._pairs)

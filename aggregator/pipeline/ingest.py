@@ -63,7 +63,11 @@ class Ingest:
         self._corrections_seen = earlier[-1].id if earlier else 0
         for correction in earlier:
             if correction.kind == "split":
-                self.clusterer.keep_apart(correction.story, correction.other)
+                # the stories come back under their ids of today: follow merges made since
+                self.clusterer.keep_apart(
+                    self.store.resolve_story_id(correction.story),
+                    self.store.resolve_story_id(correction.other),
+                )
         latest = self.store.latest_time()
         if latest is not None:
             restored = 0
@@ -87,7 +91,9 @@ class Ingest:
             elif correction.kind == "split" and correction.article:
                 doc = self.store.article_doc(correction.article)
                 if doc is not None:
-                    self.clusterer.split(doc, correction.story, correction.other)
+                    moved = self.store.story_articles(correction.other)
+                    copies = [a.key for a in moved if a.key != doc.id]
+                    self.clusterer.split(doc, correction.story, correction.other, copies)
                 else:
                     self.clusterer.keep_apart(correction.story, correction.other)
 

@@ -148,3 +148,19 @@ def test_split_and_merge_from_the_command_line(tmp_path: Path) -> None:
     # retention prunes articles, never the corrections
     with sqlite3.connect(storage / "aggregator.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM corrections").fetchone()[0] == 2
+
+
+def test_kept_apart_follows_later_merges_and_a_merge_into_a_story_out_of_memory() -> None:
+    clusterer = Clusterer()
+    old = clusterer.add(doc(0)).story_id
+    clusterer.add(doc(1))
+    clusterer.split(doc(1), old, "split-story")
+    clusterer.split(doc(1), old, "split-story")  # applied twice (a restart): no second move
+    assert clusterer.story_of("a1") == "split-story"
+    # the old story merged into one the clusterer no longer holds (older than its window)
+    clusterer.merge(old, "long-ago")
+    assert clusterer.story_of("a0") == "long-ago"
+    assert clusterer.add(doc(2)).story_id in {"long-ago", "split-story"}  # no KeyError
+    for n in range(3, 7):
+        merges = clusterer.add(doc(n)).merges
+        assert {"long-ago", "split-story"} not in [set(pair) for pair in merges]
