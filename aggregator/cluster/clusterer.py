@@ -26,8 +26,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from rapidfuzz import fuzz
-
 from aggregator.cluster import corrections as correctionsmod
 from aggregator.cluster import evidence as evidencemod
 from aggregator.cluster import text as textmod
@@ -98,7 +96,11 @@ class Clusterer:
         new_story = story is None
         if story is None:
             story = self.index.create(self._new_story_id(doc.id), when)
-        evidence = self._evidence(doc, article, story, when, chosen) if not new_story else {}
+        evidence = {}
+        if not new_story:
+            judged = (chosen.probability, chosen.features) if chosen is not None else None
+            recency = self._recency(story)
+            evidence = evidencemod.explain(doc, article.vector, story, recency, when, judged)
         if self._vetoed:
             evidence["vetoed"] = self._vetoed
         self._join(story, doc, article, when)
@@ -347,37 +349,6 @@ class Clusterer:
             n += 1
             story_id = f"{doc_id}~{n}"
         return story_id
-
-    def _evidence(
-        self,
-        doc: ClusterDoc,
-        article: _Article,
-        story: Story,
-        when: datetime | None,
-        chosen: _Candidate | None,
-    ) -> dict[str, Any]:
-        vector = article.vector
-        shared = sorted(
-            (t for t in vector if t in story.centroid),
-            key=lambda t: (-vector[t] * story.centroid[t], t),
-        )[:8]
-        evidence: dict[str, Any] = {
-            "shared_terms": shared,
-            "cosine": round(story.similarity(vector), 4),
-            "recency": round(self._recency(story), 4),
-            "title_similarity": round(fuzz.token_set_ratio(doc.title, story.title) / 100, 3),
-            "story_size": story.size,
-            "own_feed_only": story.traits.only_from(doc.source),
-        }
-        if chosen is not None:
-            evidence["probability"] = round(chosen.probability, 4)
-            evidence["features"] = {k: round(v, 4) for k, v in sorted(chosen.features.items())}
-            evidence["novel_names"] = round(chosen.features["novel_names"], 3)
-            evidence["missing_names"] = round(chosen.features["missing_names"], 3)
-        if when is not None and story.last_time is not None:
-            hours = (when - story.last_time).total_seconds() / 3600
-            evidence["hours_since_story"] = round(hours, 1)
-        return evidence
 
     # -- operators' corrections (aggregator stories split / merge) -------------------------
 

@@ -26,12 +26,13 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
 if TYPE_CHECKING:
     from aggregator.cluster.stories import Story
+    from aggregator.types import ClusterDoc
 
 
 @dataclass
@@ -230,3 +231,37 @@ def _foreign_names(one: Story, other: Story) -> float:
             if term not in other.centroid and term not in other.traits.names:
                 foreign += weight * weight
     return foreign / total if total else 0.0
+
+
+def explain(
+    doc: ClusterDoc,
+    vector: Mapping[str, float],
+    story: Story,
+    recency: float,
+    when: datetime | None,
+    judged: tuple[float, Mapping[str, float]] | None,
+) -> dict[str, Any]:
+    """Why an article joined a story, for ``aggregator explain`` (``Placement.evidence``):
+    the terms they share, the similarities, and the pair model's probability and measures."""
+    shared = sorted(
+        (t for t in vector if t in story.centroid),
+        key=lambda t: (-vector[t] * story.centroid[t], t),
+    )[:8]
+    evidence: dict[str, Any] = {
+        "shared_terms": shared,
+        "cosine": round(story.similarity(dict(vector)), 4),
+        "recency": round(recency, 4),
+        "title_similarity": round(fuzz.token_set_ratio(doc.title, story.title) / 100, 3),
+        "story_size": story.size,
+        "own_feed_only": story.traits.only_from(doc.source),
+    }
+    if judged is not None:
+        probability, features = judged
+        evidence["probability"] = round(probability, 4)
+        evidence["features"] = {k: round(v, 4) for k, v in sorted(features.items())}
+        evidence["novel_names"] = round(features["novel_names"], 3)
+        evidence["missing_names"] = round(features["missing_names"], 3)
+    if when is not None and story.last_time is not None:
+        hours = (when - story.last_time).total_seconds() / 3600
+        evidence["hours_since_story"] = round(hours, 1)
+    return evidence
