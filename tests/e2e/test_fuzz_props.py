@@ -12,6 +12,7 @@ test_parse, test_cluster, test_dedupe, test_extract for theirs):
 
 from __future__ import annotations
 
+import html
 import json
 import string
 from datetime import UTC, datetime, timedelta
@@ -132,7 +133,9 @@ _title = st.text(
     ),
     min_size=1,
     max_size=60,
-).filter(lambda s: s.strip())
+).filter(lambda s: s.strip() and html.unescape(s) == s)
+# (titles are read as HTML, as many feeds escape their entities twice ("&amp;#8217;"), so
+# a title that itself reads as an entity, like "&quot;", is not a round trip by design)
 _entries = st.lists(
     st.tuples(_title, st.integers(0, 10**6)), min_size=1, max_size=12, unique_by=lambda e: e[1]
 )
