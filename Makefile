@@ -24,7 +24,7 @@ once: install  ## one pass over ./feeds.yaml, then exit
 demo: install  ## the whole pipeline offline on bundled sample news
 	$(BIN)/aggregator demo
 
-test-deps:  ## Debian's Chromium for tests/test_browser.py (the test is skipped without it)
+test-deps:  ## Debian's Chromium for tests/web/test_browser.py (the test is skipped without it)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
 
 test: install test-deps

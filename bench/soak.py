@@ -7,7 +7,7 @@ Writes the results table to bench/SOAK.md (the raw figures too, with --json PATH
     python bench/soak.py --only hostile,fuzz
 
 Every server is started here on 127.x addresses; nothing leaves the machine. The tests in
-tests/test_hostile_run.py, test_crash.py, test_concurrency.py and test_fuzz_props.py run the
+tests/e2e/test_hostile_run.py, test_crash.py, test_concurrency.py and test_fuzz_props.py run the
 same checks at `make test` sizes.
 """
 
@@ -340,8 +340,8 @@ Every server ran on a 127.x address of this machine. Memory is the peak resident
 
 {table(rows)}
 
-The same checks at smaller sizes run in `make test`: tests/test_hostile_run.py,
-tests/test_crash.py, tests/test_concurrency.py, tests/test_fuzz_props.py. Raw figures:
+The same checks at smaller sizes run in `make test`: tests/e2e/test_hostile_run.py,
+tests/e2e/test_crash.py, tests/e2e/test_concurrency.py, tests/e2e/test_fuzz_props.py. Raw figures:
 `python bench/soak.py --json FILE`.
 """
 

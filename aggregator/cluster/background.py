@@ -36,7 +36,7 @@ UNLISTED_ZIPF = 2.5
 WORDS_PER_DOC = 200.0
 
 HEADER = """\
-# English term frequencies for the clusterer's IDF prior (aggregator/clustering/background.py).
+# English term frequencies for the clusterer's IDF prior (aggregator/cluster/background.py).
 # Each line: Zipf frequency x 10 (log10 of occurrences per billion words), then the terms.
 # Derived from wordfreq 3.1 by Robyn Speer, https://github.com/rspeer/wordfreq,
 # doi:10.5281/zenodo.7199437. Licence of this file: CC BY-SA 4.0

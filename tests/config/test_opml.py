@@ -1,4 +1,4 @@
-"""OPML in and out (aggregator.config.opml, feedsfile.import_opml/export_opml): lossless round trips,
+"""OPML in and out (aggregator.config.opml, config.editor.import_opml/export_opml): lossless round trips,
 other readers' OPML, and documents refused as unsafe."""
 
 from __future__ import annotations
