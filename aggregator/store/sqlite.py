@@ -308,6 +308,11 @@ class SqliteStore(WebReads):
             self.counts(), self.feed_states(), self.body_health(), self.pending_counts()
         )
 
+    def drop_pending(self, feed_url: str) -> None:
+        """Forget a feed's deferred pages (its articles keep the feed's text)."""
+        with self.atomic() as db:
+            db.execute("DELETE FROM page_backlog WHERE feed_url = ?", (feed_url,))
+
     def pending_counts(self) -> dict[str, int]:
         """Deferred pages waiting, per feed URL."""
         rows = self._query("SELECT feed_url, COUNT(*) AS n FROM page_backlog GROUP BY feed_url")

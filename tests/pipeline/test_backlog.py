@@ -57,3 +57,21 @@ def test_pages_past_the_cap_wait_in_a_backlog_that_later_polls_drain(tmp_path: P
         bodies = _status(config, storage)["feeds"][0]["bodies"]
         assert (bodies["page"], bodies["feed"], bodies["none"]) == (ENTRIES, 0, 0)
         assert bodies["median_words"] > 50
+
+
+def test_a_feed_switched_to_extract_false_forgets_its_backlog(tmp_path: Path) -> None:
+    config, storage = tmp_path / "feeds.yaml", tmp_path / "storage"
+    with LocalSite() as site:
+        publish_archive(site, ENTRIES)
+        settings = "settings:\n  host_delay: 0s\n  per_host: 4\n  window: 3650d\n"
+        config.write_text(f"feeds:\n  - url: {site.url('/feed.xml')}\n" + settings)
+        once = ["run", "--once", "--config", str(config), "--storage", str(storage)]
+        aggregator(*once)
+        assert _status(config, storage)["feeds"][0]["pages_waiting"] == ENTRIES - MAX_PAGES_PER_POLL
+        config.write_text(
+            f"feeds:\n  - url: {site.url('/feed.xml')}\n    extract: false\n" + settings
+        )
+        aggregator(*once)
+        assert _status(config, storage)["feeds"][0]["pages_waiting"] == 0
+        assert site.count("/post/") == MAX_PAGES_PER_POLL  # no page fetched after the switch
+        assert len(_sources(storage)) == ENTRIES  # every entry still stored
