@@ -25,8 +25,6 @@ different dates, nearly all are.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -35,27 +33,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.localsite import LocalSite  # noqa: E402
+from bench.captures import capture_files, ingest_captures  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"
-
-
-def content_type(name: str) -> str:
-    if name.endswith((".json", ".jsonl")):
-        return "application/feed+json"
-    return "application/xml"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 
 
-def feed_names(corpus: Path) -> dict[str, str]:
+def feed_names(corpus: Path) -> dict[str, str | None]:
     """Capture file -> the feed's name (the manifest's publisher, unique, else the file)."""
-    manifest = corpus / "manifest.jsonl"
-    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
-    names: dict[str, str] = {}
+    names: dict[str, str | None] = {}
     used: set[str] = set()
-    for row in rows:
-        if not (corpus / row["file"]).is_file():
-            continue
+    for row in capture_files(corpus):
         name = str(row.get("publisher") or "").strip() or Path(row["file"]).stem
         if name in used:
             name = f"{name} ({Path(row['file']).stem})"
@@ -66,38 +53,11 @@ def feed_names(corpus: Path) -> dict[str, str]:
 
 def run(corpus: Path, keep: Path | None) -> list[dict[str, Any]]:
     """Serve the captures, run --once and export; the exported articles."""
-    names = feed_names(corpus)
     work = keep or Path(tempfile.mkdtemp(prefix="feed-stories-"))
     work.mkdir(parents=True, exist_ok=True)
-    storage = work / "storage"
-    with LocalSite() as site:
-        lines = ["feeds:"]
-        for file, name in sorted(names.items()):
-            url = site.add(f"/{file}", (corpus / file).read_bytes(), content_type(file))
-            lines += [f"  - url: {url}", f"    name: {json.dumps(name)}", "    extract: false"]
-        lines += ["settings:", "  concurrency: 32", "  per_host: 32", "  host_delay: 0s"]
-        config = work / "feeds.yaml"
-        config.write_text("\n".join(lines) + "\n")
-        once = _aggregator("run", "--once", "--config", str(config), "--storage", str(storage))
-        print(f"{len(names)} feeds: {once.strip()}")
-    exported = _aggregator("export", "--storage", str(storage))
-    return [json.loads(line) for line in exported.splitlines() if line.strip()]
-
-
-def _aggregator(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "aggregator", *args, "--log-level", "error"]
-        if args[0] == "run"
-        else [sys.executable, "-m", "aggregator", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"aggregator {args[0]} failed:\n{done.stderr}")
-    return done.stdout
+    names = dict(sorted(feed_names(corpus).items()))
+    settings = ["  concurrency: 32", "  per_host: 32"]  # the default window: 3 days
+    return ingest_captures(corpus, names, work, settings)[1]
 
 
 def single_feed_stories(articles: list[dict[str, Any]]) -> tuple[list[list[dict]], int]:

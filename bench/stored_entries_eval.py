@@ -5,8 +5,8 @@ parse_eval.py counts what the parser finds; this counts what survives the whole 
 identity (article keys, exact duplicates), near-duplicate detection and storage. Two entries
 one feed lists separately must be stored separately, unless they are the same article.
 
-Each capture is a feed of its own on 127.0.0.1 with `extract: false` (the captures link to
-the real web, which is never contacted). An expected entry counts as stored when one stored
+Each capture is a feed of its own on 127.0.0.1 with `extract: false` (bench/captures.py: the
+captures link to the real web, which is never contacted). An expected entry counts as stored when one stored
 article listed by that feed matches it by link and title, as parse_eval.py matches them, and
 each stored article stands for one expected entry at most (so two entries merged into one
 article count as one loss). An article several feeds list keeps the link of the first feed
@@ -19,13 +19,11 @@ matches any title (the pipeline makes one from the entry's text). Titles with mo
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -33,37 +31,13 @@ if str(ROOT) not in sys.path:
 
 from aggregator.parse.encoding import decode_document  # noqa: E402
 from aggregator.parse.text import has_mojibake  # noqa: E402
+from bench.captures import capture_files, content_type, ingest_captures  # noqa: E402
 from bench.parse_eval import (  # noqa: E402
-    CONTENT_TYPES,
     DEFAULT_CORPUS,
     _link_matches,
     _title_matches,
     load_expected,
-    serve,
 )
-from tests.support.commands import aggregator  # noqa: E402
-
-
-def run_pass(base: str, names: list[str], work: Path) -> list[dict[str, Any]]:
-    lines = ["feeds:"]
-    for name in names:
-        lines += [f"  - url: {base + quote(name)}", "    extract: false"]
-    lines += [
-        "settings:",
-        "  concurrency: 16",
-        "  per_host: 16",
-        "  host_delay: 0s",
-        "  window: 36500d",
-        "  max_feed_bytes: 100MB",
-        "  log_level: error",
-    ]
-    config = work / "feeds.yaml"
-    config.write_text("\n".join(lines) + "\n")
-    storage = work / "storage"
-    once = ["run", "--once", "--config", str(config), "--storage", str(storage)]
-    print(aggregator(*once, timeout=900).stdout.strip())
-    out = aggregator("export", "--storage", str(storage)).stdout
-    return [json.loads(line) for line in out.splitlines()]
 
 
 def stored_by_feed(articles: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -115,17 +89,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-mojibake", type=int, default=None, help="fail above this count")
     parser.add_argument("--verbose", action="store_true", help="list every lost entry")
     args = parser.parse_args(argv)
-    with open(args.corpus / "manifest.jsonl", encoding="utf-8") as lines:
-        names = [json.loads(line)["file"] for line in lines]
+    names = [row["file"] for row in capture_files(args.corpus)]
     expected = load_expected(args.corpus)
-    with tempfile.TemporaryDirectory(prefix="stored-entries-") as tmp, serve(args.corpus) as base:
-        articles = run_pass(base, names, Path(tmp))
+    settings = [
+        "  concurrency: 16",
+        "  per_host: 16",
+        "  window: 36500d",
+        "  max_feed_bytes: 100MB",
+    ]
+    with tempfile.TemporaryDirectory(prefix="stored-entries-") as tmp:
+        urls, articles = ingest_captures(args.corpus, dict.fromkeys(names), Path(tmp), settings)
     by_feed = stored_by_feed(articles)
     total = sum(len(expected.get(n, ())) for n in names)
     lost: dict[str, list[dict]] = {}
     for name in names:
-        url = base + quote(name)
-        kind = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
+        url = urls[name]
+        kind = content_type(name)
         encoding = decode_document((args.corpus / name).read_bytes(), kind).encoding
         missed = match_file(expected.get(name, []), by_feed.get(url, []), url, encoding)
         if missed:
