@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime
 
 from aggregator.errors import CorrectionError
+from aggregator.store.reads import follow_merges
 from aggregator.store.rows import from_db, to_db
 from aggregator.types import Correction
 
@@ -26,17 +27,10 @@ def correction_from_row(r: sqlite3.Row) -> Correction:
 
 def resolve_story(db: sqlite3.Connection, story_id: str) -> str:
     """The live story an id stands for now (merges followed); CorrectionError if unknown."""
-    seen: set[str] = set()
-    current = story_id.strip()
-    while current not in seen:
-        seen.add(current)
-        row = db.execute("SELECT merged_into FROM stories WHERE id = ?", (current,)).fetchone()
-        if row is None:
-            raise CorrectionError(f"no story {story_id!r} (see `aggregator digest --format json`)")
-        if not row[0]:
-            return current
-        current = row[0]
-    return current
+    found = follow_merges(db, story_id.strip())
+    if found is None:
+        raise CorrectionError(f"no story {story_id!r} (see `aggregator digest --format json`)")
+    return found
 
 
 def find_article(db: sqlite3.Connection, ref: str, canonical: str | None = None) -> sqlite3.Row:

@@ -38,6 +38,22 @@ STORY_SELECT = """
 """
 
 
+def follow_merges(db: sqlite3.Connection, story_id: str) -> str | None:
+    """The story that holds an id's articles now, merge records followed; None when no story
+    has this id."""
+    seen: set[str] = set()
+    current = story_id
+    while current not in seen:
+        seen.add(current)
+        row = db.execute("SELECT merged_into FROM stories WHERE id = ?", (current,)).fetchone()
+        if row is None:
+            return None if current == story_id else current
+        if not row[0]:
+            return current
+        current = row[0]
+    return current
+
+
 class SqliteReads:
     """Queries over one sqlite3 connection, errors wrapped into :class:`StorageError`."""
 
@@ -78,14 +94,8 @@ class SqliteReads:
     # ------------------------------------------------------------------ stories
     def resolve_story_id(self, story_id: str) -> str:
         """Follow merge records to the story that holds an id's articles now."""
-        seen = set()
-        while story_id not in seen:
-            seen.add(story_id)
-            row = self._query("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
-            if not row or not row[0][0]:
-                return story_id
-            story_id = row[0][0]
-        return story_id
+        with self._errors():
+            return follow_merges(self._db, story_id) or story_id
 
     def stories(self, since: datetime | None = None) -> list[StoryRecord]:
         where = "WHERE s.merged_into IS NULL"
