@@ -30,10 +30,8 @@ def article_key(
     and two entries of one feed document get one key only when they share a guid, or share
     link (with its fragment), title and text."""
     if guid:
-        basis = ["guid", feed_url or "", guid]
-    else:
-        basis = ["entry", feed_url or "", link or "", normalise(title), normalise(text)]
-    return "a" + hashlib.sha1("\n".join(basis).encode("utf-8")).hexdigest()[:20]
+        return _key("guid", feed_url or "", guid)
+    return _key("entry", feed_url or "", link or "", normalise(title), normalise(text))
 
 
 def content_hash(title: str, text: str) -> str:
@@ -72,8 +70,11 @@ def legacy_key(
 ) -> str:
     """The key earlier versions gave an entry (before link fragments and text counted), so
     articles they stored are still recognised."""
-    basis = "\n".join([feed_url or "", guid or "", canonical_url or "", title])
-    return "a" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+    return _key(feed_url or "", guid or "", canonical_url or "", title)
+
+
+def _key(*parts: str) -> str:
+    return "a" + hashlib.sha1("\n".join(parts).encode("utf-8")).hexdigest()[:20]
 
 
 def match_existing(
