@@ -319,14 +319,20 @@ class Clusterer:
             if self._kept_apart(story.id, other.id):
                 continue
             survivor, absorbed = (story, other) if story.older_than(other) else (other, story)
-            self.index.merge(survivor, absorbed, s.story_terms)
-            for title, vector in absorbed.headlines:
-                survivor.add_headline(title, vector, s.headlines_kept)
-            survivor.last_tick = max(survivor.last_tick, absorbed.last_tick)
-            self._alias.put(absorbed.id, survivor.id, self._now)
+            self._fold(survivor, absorbed)
             merges.append((absorbed.id, survivor.id))
             story = survivor
         return tuple(merges)
+
+    def _fold(self, survivor: Story, absorbed: Story) -> None:
+        """One story absorbs another: terms, size, times, headlines, recency; the absorbed
+        id resolves to the survivor from now on."""
+        s = self.settings
+        self.index.merge(survivor, absorbed, s.story_terms)
+        for title, vector in absorbed.headlines:
+            survivor.add_headline(title, vector, s.headlines_kept)
+        survivor.last_tick = max(survivor.last_tick, absorbed.last_tick)
+        self._alias.put(absorbed.id, survivor.id, self._now)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -383,13 +389,12 @@ class Clusterer:
             return
         absorbed = self.index.stories.get(absorbed_id)
         survivor = self.index.stories.get(surviving_id)
-        if absorbed is not None:
-            if survivor is None:  # an older story, gone from memory: it lives on in this one
-                survivor = self.index.create(surviving_id, absorbed.first_time)
-            self.index.merge(survivor, absorbed, self.settings.story_terms)
-            for title, vector in absorbed.headlines:
-                survivor.add_headline(title, vector, self.settings.headlines_kept)
-        self._alias.put(absorbed_id, surviving_id, self._now)
+        if absorbed is None:  # gone from memory: only its id needs to lead to the survivor
+            self._alias.put(absorbed_id, surviving_id, self._now)
+            return
+        if survivor is None:  # an older story, gone from memory: it lives on in this one
+            survivor = self.index.create(surviving_id, absorbed.first_time)
+        self._fold(survivor, absorbed)
 
     def keep_apart(self, story_id: str, other_id: str) -> None:
         """Never merge these two stories (restored from the store's split corrections)."""
