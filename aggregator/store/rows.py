@@ -87,6 +87,7 @@ def article_to_row(
         "published": to_db(article.published),
         "fetched": to_db(article.fetched),
         "sort_time": sort_time(article),
+        "words": len(article.text.split()),
         "tags": json.dumps(list(article.tags)),
         "story_id": placement.story_id,
         "duplicate_of": duplicate_of,

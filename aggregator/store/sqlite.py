@@ -250,13 +250,14 @@ class SqliteStore(WebReads):
         """A deferred page arrived: its body replaces the feed's text; off the backlog."""
         with self.atomic() as db:
             db.execute(
-                "UPDATE articles SET text = ?, text_source = ?, content_hash = ?, "
+                "UPDATE articles SET text = ?, text_source = ?, content_hash = ?, words = ?, "
                 "author = COALESCE(author, ?), image = COALESCE(image, ?), "
                 "language = COALESCE(language, ?) WHERE key = ?",
                 (
                     fill.text,
                     fill.text_source,
                     fill.content_hash,
+                    len(fill.text.split()),
                     fill.author,
                     fill.image,
                     fill.language,

@@ -129,11 +129,8 @@ class WebReads(SqliteReads):
         """Per feed URL: bodies by source (page, feed, none) and their median length in words."""
         sources: dict[str, dict[str, int]] = {}
         words: dict[str, list[int]] = {}
-        # words ~ blanks + 1: spaces and newlines counted in SQL, not the texts copied out
         for row in self._query(
-            "SELECT feed_url, text_source, CASE WHEN length(trim(text)) = 0 THEN 0 ELSE "
-            "length(text) - length(replace(replace(text, char(10), ''), ' ', '')) + 1 END AS w "
-            "FROM articles WHERE feed_url IS NOT NULL"
+            "SELECT feed_url, text_source, words AS w FROM articles WHERE feed_url IS NOT NULL"
         ):
             feed = row["feed_url"]
             by_source = sources.setdefault(feed, {})
