@@ -24,8 +24,15 @@ once: install  ## one pass over ./feeds.yaml, then exit
 demo: install  ## the whole pipeline offline on bundled sample news
 	$(BIN)/aggregator demo
 
-test-deps:  ## Debian's Chromium for tests/web/test_browser.py (the test is skipped without it)
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+test-deps:  ## Debian's Chromium (web page tests), PostgreSQL (store tests) and newsboat (Google Reader API client)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	command -v newsboat >/dev/null 2>&1 || missing="$$missing newsboat"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 test: install test-deps
 	$(BIN)/pytest -q
@@ -50,6 +57,7 @@ soak: install  ## hostile servers, address guard, crash, readers under load, fuz
 	$(PY) bench/soak.py
 
 bench: install  ## speed and cost of every stage on generated feeds (~17 min); writes bench/RESULTS.md
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/bench.py
 
 clean:
