@@ -25,3 +25,7 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     # make_client trusts the environment; a proxy set there must not catch 127.x test traffic
     for name in _PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+# the throw-away PostgreSQL: postgres_cluster (session), pg_url, and `database` (both engines)
+pytest_plugins = ["tests.support.postgres"]

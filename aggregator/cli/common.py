@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from aggregator.config.model import Config, Settings, load_config
 from aggregator.errors import StorageError
-from aggregator.store.sqlite import DB_NAME, SqliteStore
+from aggregator.store.engine import Location, location
+from aggregator.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from aggregator.fetch.fetcher import FetchLimits
@@ -64,21 +65,30 @@ def load_optional_config(path: Path, explicit: bool) -> Config | None:
     return load_config(path)
 
 
-def reader_store(args: argparse.Namespace) -> SqliteStore:
+def reader_store(args: argparse.Namespace) -> SqlStore:
     """The store, read-only, for the read-side commands (the config only says where it is)."""
     config = load_optional_config(Path(args.config), args.config_given)
-    return SqliteStore(storage_dir(args, config), readonly=True)
+    return SqlStore(store_location(args, config), readonly=True)
 
 
-def writer_store(args: argparse.Namespace) -> SqliteStore:
+def writer_store(args: argparse.Namespace) -> SqlStore:
     """The store, for a command that corrects what it holds: it must exist already."""
     config = load_optional_config(Path(args.config), args.config_given)
-    directory = storage_dir(args, config)
-    if not (directory / DB_NAME).exists():
-        raise StorageError(
-            f"{directory / DB_NAME}: no database here yet (run the aggregator first)"
-        )
-    return SqliteStore(directory)
+    where = store_location(args, config)
+    if not where.url and not where.path.exists():
+        raise StorageError(f"{where.path}: no database here yet (run the aggregator first)")
+    if where.url:
+        SqlStore(where, readonly=True).close()  # an empty database is not a store yet
+    return SqlStore(where)
+
+
+def store_location(args: argparse.Namespace, config: Config | None) -> Location:
+    """Where the store is: --database, settings.database, env AGGREGATOR_DATABASE, else the
+    SQLite file in the storage directory."""
+    url = getattr(args, "database", None)
+    if url is None and config is not None:
+        url = config.settings.database
+    return location(storage_dir(args, config), url)
 
 
 def storage_dir(args: argparse.Namespace, config: Config | None) -> Path:
@@ -90,7 +100,7 @@ def storage_dir(args: argparse.Namespace, config: Config | None) -> Path:
 
 
 # ---------------------------------------------------------------------- pipeline
-def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = True) -> Pipeline:
+def build_pipeline(settings: Settings, store: SqlStore, *, fetching: bool = True) -> Pipeline:
     from aggregator.cluster.clusterer import Clusterer, ClusterSettings
     from aggregator.identity.near import NearDuplicates
     from aggregator.pipeline import Pipeline

@@ -1,5 +1,5 @@
 """Parser pieces the command groups share, so that each option is spelt once: every command's
---config, --storage and --log-level, and --output, --json and --format.
+--config, --storage, --database and --log-level, and --output, --json and --format.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ def add_commands(sub: Subparsers, commands: Commands) -> dict[str, argparse.Argu
             "--storage",
             default=None,
             help="data directory (default: settings.storage, else ./storage)",
+        )
+        parser.add_argument(
+            "--database",
+            default=None,
+            metavar="URL",
+            help="postgresql://USER@HOST:PORT/DB (default: settings.database, else env "
+            "AGGREGATOR_DATABASE, else SQLite in the storage directory)",
         )
         parser.add_argument("--log-level", default=None, help="debug, info, warning or error")
         parser.set_defaults(func=func)

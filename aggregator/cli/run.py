@@ -23,10 +23,11 @@ from aggregator.cli.common import (
     load_optional_config,
     log,
     setup_logging,
-    storage_dir,
+    store_location,
 )
 from aggregator.config.model import Config, Settings, load_config, parse_config
-from aggregator.store.sqlite import SqliteStore
+from aggregator.store.engine import Location
+from aggregator.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from aggregator.cli.options import Commands, Subparsers
@@ -40,14 +41,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = load_config(Path(args.config))
     setup_logging(args.log_level or config.settings.log_level, config.settings.log_format)
-    directory = storage_dir(args, config)
-    with StorageLock(directory, "run --once" if args.once else "run"):
-        store = SqliteStore(directory)
+    where = store_location(args, config)
+    with StorageLock(where.directory, "run --once" if args.once else "run"):
+        store = SqlStore(where)
         try:
             pipeline = build_pipeline(config.settings, store)
             if args.once:
                 return asyncio.run(_run_once(pipeline, config))
-            return asyncio.run(_run_daemon(pipeline, config, directory))
+            return asyncio.run(_run_daemon(pipeline, config, where))
         finally:
             store.close()
 
@@ -85,7 +86,7 @@ def progress_printer(total: int) -> Callable[[FeedOutcome], None] | None:
     return show
 
 
-async def _run_daemon(pipeline: Pipeline, config: Config, directory: Path) -> int:
+async def _run_daemon(pipeline: Pipeline, config: Config, directory: Location) -> int:
     from aggregator.daemon.metrics import Metrics
     from aggregator.daemon.scheduler import Daemon
 
@@ -125,7 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_optional_config(Path(args.config), args.config_given)
     settings = config.settings if config else Settings()
     setup_logging(args.log_level or settings.log_level, settings.log_format)
-    app = create_app(storage_dir(args, config), title=args.title)
+    app = create_app(store_location(args, config), title=args.title)
     asyncio.run(
         serve_until_signalled(
             app,
@@ -144,14 +145,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = load_optional_config(Path(args.config), args.config_given)
     settings = config.settings if config else Settings()
     setup_logging(args.log_level or settings.log_level, settings.log_format)
-    directory = storage_dir(args, config)
+    where = store_location(args, config)
     now = datetime.now(UTC)
     articles = [
         to_article(record, arrived=arrived or now)
         for record, arrived in arrivals(read_records(Path(args.file)))
     ]
-    with StorageLock(directory, "replay"):
-        store = SqliteStore(directory)
+    with StorageLock(where.directory, "replay"):
+        store = SqlStore(where)
         try:
             pipeline = build_pipeline(settings, store, fetching=False)
             counts = pipeline.ingest(articles, presorted=True)
@@ -170,7 +171,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from aggregator.demo.site import DemoSite
     from aggregator.read.digest import build_digest
     from aggregator.read.render import render
-    from aggregator.store.sqlite import DB_NAME
+    from aggregator.store.engine import DB_NAME
 
     setup_logging(args.log_level or "warning")
     directory = Path(args.storage) if args.storage else DEFAULT_STORAGE / "demo"
@@ -181,7 +182,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             config = parse_config(site.feeds_yaml())
             # every demo outlet is on one local host: no politeness delay is needed
             settings = replace(config.settings, host_delay=timedelta(0), per_host=8)
-            store = SqliteStore(directory)
+            store = SqlStore(directory)
             try:
                 pipeline = build_pipeline(settings, store)
 

@@ -86,6 +86,7 @@ class HttpSettings:
 @dataclass(frozen=True)
 class Settings:
     storage: Path | None = None  # None: the CLI's default (./storage)
+    database: str | None = None  # postgresql://...; None: SQLite in the storage directory
     interval: timedelta = timedelta(minutes=30)  # default poll interval of a feed
     min_interval: timedelta = timedelta(minutes=5)  # bounds for adaptive polling
     max_interval: timedelta = timedelta(days=1)
@@ -223,6 +224,7 @@ def _build(raw: RawConfig, root: CommentedMap, path: Path | None) -> Config:
 def _build_settings(raw: RawSettings, path: Path | None) -> Settings:
     return Settings(
         storage=_storage_path(raw.storage, path),
+        database=raw.database,
         interval=raw.interval,
         min_interval=raw.min_interval,
         max_interval=raw.max_interval,

@@ -182,6 +182,21 @@ def _http_url(value: Any) -> str:
     return url
 
 
+def _database_url(value: Any) -> str | None:
+    """A PostgreSQL URL (postgresql://USER@HOST:PORT/DB); empty or null: SQLite."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise _custom("database", "expected a postgresql:// URL")
+    url = value.strip()
+    scheme, _, rest = url.partition("://")
+    if scheme.split("+")[0] not in ("postgresql", "postgres") or not rest.partition("/")[2]:
+        raise _custom(
+            "database", "expected postgresql://USER@HOST:PORT/DATABASE (a database name too)"
+        )
+    return url
+
+
 def _host_or_cidr(value: Any) -> str:
     """A host ("intranet.local"), a domain suffix (".corp"), an address or a CIDR range."""
     problem = _custom(
@@ -264,6 +279,7 @@ class _RawHttp(_Model):
 
 class RawSettings(_Model):
     storage: str | None = None
+    database: Annotated[str | None, BeforeValidator(_database_url)] = None
     interval: Duration = timedelta(minutes=30)
     min_interval: Duration = timedelta(minutes=5)
     max_interval: Duration = timedelta(days=1)

@@ -15,7 +15,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from aggregator.errors import StorageError
-from aggregator.store.sqlite import SqliteStore
+from aggregator.store.engine import Location
+from aggregator.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from aggregator.pipeline import PollReport
@@ -26,12 +27,12 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class StoreCollector(Collector):
     """Gauges read from the store when Prometheus scrapes."""
 
-    def __init__(self, storage: Path):
-        self.storage = Path(storage)
+    def __init__(self, storage: Path | Location):
+        self.storage = storage
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            store = SqliteStore(self.storage, readonly=True)
+            store = SqlStore(self.storage, readonly=True)
         except StorageError:
             return
         with store:
@@ -71,7 +72,7 @@ class StoreCollector(Collector):
 
 
 class Metrics:
-    def __init__(self, storage: Path | None = None):
+    def __init__(self, storage: Path | Location | None = None):
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter(

@@ -8,24 +8,24 @@ whose articles were pruned is harmless, and it keeps old story ids explainable.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from aggregator.errors import CorrectionError
+from aggregator.store.engine import Connection
 from aggregator.store.reads import follow_merges
-from aggregator.store.rows import from_db, to_db
+from aggregator.store.rows import Row, from_db, to_db
 from aggregator.types import Correction
 
 _COLUMNS = "id, kind, article_key, story_id, other_story_id, at"
 
 
-def correction_from_row(r: sqlite3.Row) -> Correction:
+def correction_from_row(r: Row) -> Correction:
     at = from_db(r["at"])
     assert at is not None
     return Correction(r["id"], r["kind"], r["story_id"], r["other_story_id"], at, r["article_key"])
 
 
-def resolve_story(db: sqlite3.Connection, story_id: str) -> str:
+def resolve_story(db: Connection, story_id: str) -> str:
     """The live story an id stands for now (merges followed); CorrectionError if unknown."""
     found = follow_merges(db, story_id.strip())
     if found is None:
@@ -33,7 +33,7 @@ def resolve_story(db: sqlite3.Connection, story_id: str) -> str:
     return found
 
 
-def find_article(db: sqlite3.Connection, ref: str, canonical: str | None = None) -> sqlite3.Row:
+def find_article(db: Connection, ref: str, canonical: str | None = None) -> Row:
     """An article by key, number, link as listed, or canonical URL (``canonical``: the
     caller's canonical form of ``ref``); CorrectionError if none, or if the link names several
     articles."""
@@ -56,9 +56,7 @@ def find_article(db: sqlite3.Connection, ref: str, canonical: str | None = None)
     raise CorrectionError(f"no article {ref!r} (give its key, number or link, as in export)")
 
 
-def split_article(
-    db: sqlite3.Connection, ref: str, canonical: str | None, now: datetime
-) -> Correction:
+def split_article(db: Connection, ref: str, canonical: str | None, now: datetime) -> Correction:
     """Move an article (and its wire copies) out of its story into a story of its own."""
     article = find_article(db, ref, canonical)
     old = article["story_id"]
@@ -89,7 +87,7 @@ def split_article(
     return _record(db, "split", old, new, now, article["key"])
 
 
-def merge_stories(db: sqlite3.Connection, story: str, other: str, now: datetime) -> Correction:
+def merge_stories(db: Connection, story: str, other: str, now: datetime) -> Correction:
     """Fold ``other`` into ``story`` (the first named keeps its id; the other id still
     resolves to it)."""
     surviving, absorbed = resolve_story(db, story), resolve_story(db, other)
@@ -99,7 +97,7 @@ def merge_stories(db: sqlite3.Connection, story: str, other: str, now: datetime)
     return _record(db, "merge", absorbed, surviving, now)
 
 
-def merge_into(db: sqlite3.Connection, absorbed: str, surviving: str, now: datetime) -> None:
+def merge_into(db: Connection, absorbed: str, surviving: str, now: datetime) -> None:
     """Fold one story into another: its articles, its times, and the ids merged into it."""
     if absorbed == surviving:
         return
@@ -108,29 +106,32 @@ def merge_into(db: sqlite3.Connection, absorbed: str, surviving: str, now: datet
         "SELECT first_published, last_updated FROM stories WHERE id = ?", (absorbed,)
     ).fetchone()
     if old is not None:
+        least, greatest = db.dialect.least, db.dialect.greatest
         db.execute(
-            """UPDATE stories SET
-                 first_published = min(coalesce(first_published, ?), coalesce(?, first_published)),
-                 last_updated = max(coalesce(last_updated, ?), coalesce(?, last_updated))
+            f"""UPDATE stories SET
+                 first_published = {least}(coalesce(first_published, ?),
+                                           coalesce(?, first_published)),
+                 last_updated = {greatest}(coalesce(last_updated, ?), coalesce(?, last_updated))
                WHERE id = ?""",
             (old[0], old[0], old[1], old[1], surviving),
         )
     db.execute("UPDATE stories SET merged_into = ? WHERE id = ?", (surviving, absorbed))
     db.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (surviving, absorbed))
     db.execute(
-        "INSERT OR REPLACE INTO story_merges (absorbed, surviving, at) VALUES (?, ?, ?)",
+        "INSERT INTO story_merges (absorbed, surviving, at) VALUES (?, ?, ?) "
+        "ON CONFLICT (absorbed) DO UPDATE SET surviving = excluded.surviving, at = excluded.at",
         (absorbed, surviving, to_db(now)),
     )
 
 
-def corrections_since(db: sqlite3.Connection, after: int) -> list[Correction]:
+def corrections_since(db: Connection, after: int) -> list[Correction]:
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM corrections WHERE id > ? ORDER BY id", (after,)
     ).fetchall()
     return [correction_from_row(r) for r in rows]
 
 
-def story_corrections(db: sqlite3.Connection, story_id: str) -> list[Correction]:
+def story_corrections(db: Connection, story_id: str) -> list[Correction]:
     """Corrections that touched a story: articles split out of it or into it, stories merged
     into it (also under the ids merged into it)."""
     rows = db.execute(
@@ -142,7 +143,7 @@ def story_corrections(db: sqlite3.Connection, story_id: str) -> list[Correction]
     return [correction_from_row(r) for r in rows]
 
 
-def _free_story_id(db: sqlite3.Connection, key: str) -> str:
+def _free_story_id(db: Connection, key: str) -> str:
     story_id, n = key, 1
     while db.execute("SELECT 1 FROM stories WHERE id = ?", (story_id,)).fetchone():
         n += 1
@@ -150,7 +151,7 @@ def _free_story_id(db: sqlite3.Connection, key: str) -> str:
     return story_id
 
 
-def _refresh_story(db: sqlite3.Connection, story_id: str, *, gone_title: str) -> None:
+def _refresh_story(db: Connection, story_id: str, *, gone_title: str) -> None:
     """The story's times from the articles left in it, and a title that is still theirs."""
     db.execute(
         """UPDATE stories SET
@@ -165,16 +166,16 @@ def _refresh_story(db: sqlite3.Connection, story_id: str, *, gone_title: str) ->
 
 
 def _record(
-    db: sqlite3.Connection,
+    db: Connection,
     kind: str,
     story: str,
     other: str,
     now: datetime,
     article: str | None = None,
 ) -> Correction:
-    cursor = db.execute(
+    number = db.insert_id(
         "INSERT INTO corrections (kind, article_key, story_id, other_story_id, at) "
         "VALUES (?, ?, ?, ?, ?)",
         (kind, article, story, other, to_db(now)),
     )
-    return Correction(int(cursor.lastrowid or 0), kind, story, other, now, article)
+    return Correction(number, kind, story, other, now, article)

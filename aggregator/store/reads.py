@@ -1,33 +1,33 @@
-"""The read side of the SQLite store: articles, stories and counts.
+"""The read side of the store: articles, stories and counts, on either engine.
 
-:class:`SqliteReads` holds the queries; :class:`~aggregator.store.sqlite.SqliteStore` adds
-the connection, :meth:`~aggregator.store.sqlite.SqliteStore.atomic` and the writes. A
+:class:`SqlReads` holds the queries; :class:`~aggregator.store.sql.SqlStore` adds
+the connection, :meth:`~aggregator.store.sql.SqlStore.atomic` and the writes. A
 read-only store (one CLI command, one web request) only ever runs what is here and in
 :mod:`aggregator.store.web_reads`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from aggregator.errors import StorageError
-from aggregator.store.rows import article_from_row, story_from_row, to_db
+from aggregator.store.engine import Connection, Dialect, Location, Params, is_disconnect, wrapped
+from aggregator.store.rows import Row, article_from_row, story_from_row, to_db
 from aggregator.types import StoredArticle, StoryRecord
 
-Params = tuple[Any, ...] | dict[str, Any]
 
-# an article with what links it to others: its original's addresses, the feeds listing it
-ARTICLE_SELECT = """
+def article_select(dialect: Dialect) -> str:
+    """An article with what links it to others: its original's addresses, the feeds listing
+    it."""
+    return f"""
     SELECT a.*, d.canonical_url AS dup_canonical, d.url AS dup_url, d.key AS dup_key,
-           (SELECT group_concat(feed_url, char(10)) FROM article_feeds f
+           (SELECT {dialect.listagg("feed_url")} FROM article_feeds f
              WHERE f.article_id = a.id) AS listed_in
     FROM articles a LEFT JOIN articles d ON d.id = a.duplicate_of
 """
+
 
 # a story with its size; callers add WHERE and GROUP BY s.id
 STORY_SELECT = """
@@ -38,7 +38,7 @@ STORY_SELECT = """
 """
 
 
-def follow_merges(db: sqlite3.Connection, story_id: str) -> str | None:
+def follow_merges(db: Connection, story_id: str) -> str | None:
     """The story that holds an id's articles now, merge records followed; None when no story
     has this id."""
     seen: set[str] = set()
@@ -54,26 +54,34 @@ def follow_merges(db: sqlite3.Connection, story_id: str) -> str | None:
     return current
 
 
-class SqliteReads:
-    """Queries over one sqlite3 connection, errors wrapped into :class:`StorageError`."""
+class SqlReads:
+    """Queries over one connection, driver errors wrapped into StorageError."""
 
-    path: Path
-    _db: sqlite3.Connection
+    where: Location
+    _db: Connection
+    _broken = False  # the server went away: the next use connects anew
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """sqlite3 errors become StorageError naming the database: the store's boundary."""
+        """Driver errors become StorageError naming the database: the store's boundary."""
         try:
-            yield
-        except sqlite3.Error as exc:
-            raise StorageError(f"{self.path}: {exc}") from exc
+            with wrapped(self.where):
+                yield
+        except Exception as exc:
+            if exc.__cause__ is not None and is_disconnect(exc.__cause__):
+                self._broken = True
+            raise
 
-    def _query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    @property
+    def _article_select(self) -> str:
+        return article_select(self._db.dialect)
+
+    def _query(self, sql: str, params: Params = ()) -> list[Row]:
         with self._errors():
-            return self._db.execute(sql, params).fetchall()
+            return list(self._db.execute(sql, params).fetchall())
 
     def _select_articles(self, where: str, params: Params = ()) -> list[StoredArticle]:
-        return [article_from_row(r) for r in self._query(ARTICLE_SELECT + where, params)]
+        return [article_from_row(r) for r in self._query(self._article_select + where, params)]
 
     def _select_stories(self, where: str, params: Params = ()) -> list[StoryRecord]:
         return [story_from_row(r) for r in self._query(STORY_SELECT + where, params)]
@@ -82,7 +90,7 @@ class SqliteReads:
     def articles(self) -> Iterator[StoredArticle]:
         # a cursor, not a list: exports read every article of the store
         with self._errors():
-            for row in self._db.execute(ARTICLE_SELECT + " ORDER BY a.sort_time, a.id"):
+            for row in self._db.execute(self._article_select + " ORDER BY a.sort_time, a.id"):
                 yield article_from_row(row)
 
     def story_articles(self, story_id: str) -> list[StoredArticle]:
@@ -119,4 +127,4 @@ class SqliteReads:
                       (SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL) AS duplicates,
                       (SELECT count(*) FROM feeds) AS feeds"""
         )[0]
-        return {k: int(row[k]) for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+        return {k: int(row[k]) for k in row.keys()}  # noqa: SIM118 - a Row, not a dict

@@ -2,12 +2,13 @@
 
 Times are stored as ISO 8601 UTC text ("...Z"), tags and evidence as JSON text. Nothing here
 runs a query: the functions read rows by column name, so they serve any backend whose rows
-do (``sqlite3.Row`` here; SQLAlchemy's ``RowMapping`` would for a PostgreSQL store).
+do (``sqlite3.Row``, and :class:`aggregator.store.engine.Row` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -19,7 +20,9 @@ from aggregator.types import ClusterDoc, NewArticle, Placement, StoredArticle, S
 class Row(Protocol):
     """A result row whose columns are read by name."""
 
-    def __getitem__(self, key: str, /) -> Any: ...
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def keys(self) -> list[str]: ...
 
 
 def to_db(dt: datetime | None) -> str | None:
@@ -51,6 +54,7 @@ def feed_to_row(state: FeedState) -> dict[str, Any]:
     values = {f.name: getattr(state, f.name) for f in fields(state) if f.name != "articles"}
     for name in _FEED_TIMES:
         values[name] = to_db(values[name])
+    values["gone"] = int(values["gone"])  # an integer column on both engines
     return values
 
 

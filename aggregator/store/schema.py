@@ -1,22 +1,26 @@
-"""The SQLite schema: numbered migrations keyed by ``PRAGMA user_version``.
+"""Schema versions, for both engines.
 
-A database at version N has run the first N entries of :data:`MIGRATIONS`; opening it for
-writing runs the rest, each in its own transaction. This DDL is SQLite's own (``json_each``
-over the ``tags`` column, ``PRAGMA`` versions): another backend keeps its schema next to its
-store, with the same tables and columns so that :mod:`aggregator.store.rows` serves both.
+Version 6 is the schema the SQLite-only program left (its migrations are kept below, frozen,
+for stores it wrote); a fresh store of either engine is created from :mod:`.tables` at the
+latest version at once. Each later version is an entry of :data:`UPGRADES`, written with
+the engine-neutral tables, so both engines run the same upgrade.
+
+The version is SQLite's ``PRAGMA user_version`` (as before) or, on PostgreSQL, the one row
+of ``aggregator_schema``; upgrades run one transaction each, and on PostgreSQL under an
+advisory lock so that daemons starting together do not upgrade twice.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 from aggregator.errors import StorageError
+from aggregator.store.engine import Connection, Location
 
-# Each entry upgrades the schema by one version; never edit a released entry, append a new one.
-MIGRATIONS: tuple[str, ...] = (
+# The SQLite store's first six versions, as released (frozen): a store written by an earlier
+# program upgrades through them. Fresh stores, and PostgreSQL, start from tables.py instead.
+LEGACY_SQLITE: tuple[str, ...] = (
     """
     CREATE TABLE feeds (
         url TEXT PRIMARY KEY,
@@ -131,32 +135,79 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def user_version(db: sqlite3.Connection) -> int:
-    """How many migrations the database has run."""
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+def _create(db: Connection, *versions: str) -> None:
+    """Create the tables that ``tables.TABLES_<version>`` lists (SQLAlchemy is imported only
+    here: commands that read an upgraded store never load it)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from aggregator.store import tables
+
+    dialect = postgresql.dialect() if db.pg else sqlite.dialect()
+    for version in versions:
+        for statement in tables.create_statements(dialect, getattr(tables, f"TABLES_{version}")):
+            db.execute(statement)
+
+
+# version N -> N + 1, for N >= 6; never edit a released entry, append a new one
+UPGRADES: dict[int, Callable[[Connection], None]] = {
+    6: lambda db: _create(db, "V7"),
+}
+LATEST = 7
+
+# held while PostgreSQL's schema is checked and upgraded (any fixed number would do)
+_SCHEMA_LOCK = 0x61676701
+
+
+def user_version(db: Connection) -> int:
+    """The schema version the database is at (0: empty)."""
+    if not db.pg:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+    row = db.execute("SELECT to_regclass('aggregator_schema')").fetchone()
+    if row[0] is None:
+        return 0
+    return int(db.execute("SELECT version FROM aggregator_schema").fetchone()[0])
+
+
+def _set_version(db: Connection, version: int) -> None:
+    if not db.pg:
+        db.execute(f"PRAGMA user_version = {version}")
+        return
+    db.execute("CREATE TABLE IF NOT EXISTS aggregator_schema (version INTEGER NOT NULL)")
+    db.execute("DELETE FROM aggregator_schema")
+    db.execute("INSERT INTO aggregator_schema (version) VALUES (?)", (version,))
 
 
 def migrate(
-    db: sqlite3.Connection,
-    atomic: Callable[[], AbstractContextManager[sqlite3.Connection]],
-    where: Path,
+    db: Connection,
+    atomic: Callable[[], AbstractContextManager[Connection]],
+    where: Location,
 ) -> None:
-    """Run the migrations ``db`` has not run yet, one transaction (``atomic()``) each.
+    """Bring the database to :data:`LATEST`, one transaction (``atomic()``) per version.
 
     A database written by a newer program is refused rather than guessed at.
     """
     version = user_version(db)
-    if version > len(MIGRATIONS):
+    if version > LATEST:
         raise StorageError(
-            f"{where}: database schema version {version} is newer than this program "
-            f"knows ({len(MIGRATIONS)}); upgrade the aggregator"
+            f"{where.describe()}: database schema version {version} is newer than this "
+            f"program knows ({LATEST}); upgrade the aggregator"
         )
-    for number in range(version, len(MIGRATIONS)):
-        # executescript() would COMMIT on its own; run statements one by one instead
+    while version < LATEST:
         with atomic() as tx:
-            if user_version(tx) > number:
-                continue  # another process (a reader upgrading, the daemon) ran it meanwhile
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    tx.execute(statement)
-            tx.execute(f"PRAGMA user_version = {number + 1}")
+            if tx.pg:
+                tx.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+            version = user_version(tx)  # another process may have upgraded meanwhile
+            if version >= LATEST:
+                break
+            if version == 0:
+                _create(tx, "V6", "V7")
+                version = LATEST
+            elif version < len(LEGACY_SQLITE):
+                for statement in LEGACY_SQLITE[version].split(";"):
+                    if statement.strip():
+                        tx.execute(statement)
+                version += 1
+            else:
+                UPGRADES[version](tx)
+                version += 1
+            _set_version(tx, version)

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.store import BodyHealth
-from aggregator.store.reads import ARTICLE_SELECT, STORY_SELECT, SqliteReads
+from aggregator.store.engine import Dialect
+from aggregator.store.reads import STORY_SELECT, SqlReads
 from aggregator.store.rows import article_from_row, story_from_row, to_db
 from aggregator.types import StoredArticle, StoryRecord
 
@@ -25,20 +26,20 @@ STORY_ORDERS = {
 }
 
 # the filters, each with its named parameter
-_STORY_TAGGED = (
-    "EXISTS (SELECT 1 FROM articles t, json_each(t.tags) j "
-    "WHERE t.story_id = s.id AND j.value = :tag)"
-)
+_STORY_TAGGED = "EXISTS (SELECT 1 FROM articles t WHERE t.story_id = s.id AND {})"
 _STORY_FROM_FEED = (
     "EXISTS (SELECT 1 FROM articles t JOIN article_feeds f ON f.article_id = t.id "
     "WHERE t.story_id = s.id AND f.feed_url = :feed)"
 )
+# LIMIT for "no limit" (SQLite's -1 and PostgreSQL's ALL are not each other's)
+_ALL = 2**62
+
 _ARTICLE_FROM_FEED = (
     "EXISTS (SELECT 1 FROM article_feeds f WHERE f.article_id = a.id AND f.feed_url = :feed)"
 )
 
 
-class WebReads(SqliteReads):
+class WebReads(SqlReads):
     """What the web's pages, API and feeds ask of the store, a page at a time."""
 
     def find_stories(
@@ -59,23 +60,28 @@ class WebReads(SqliteReads):
         ``order="size"``: most outlets, most articles, newest first (the digest's order);
         ``order="recent"``: most recently updated first (for subscribable feeds).
         """
-        where = _Where("s.merged_into IS NULL")
+        dialect = self._db.dialect
+        where = _Where(dialect, "s.merged_into IS NULL")
         where.since("s.last_updated", since)
-        where.add_if(tag, _STORY_TAGGED, tag=tag)
+        where.add_if(tag, _STORY_TAGGED.format(dialect.has_tag("t.tags", "tag")), tag=tag)
         where.add_if(feed, _STORY_FROM_FEED, feed=feed)
         # every word must appear somewhere in the story's coverage (not all in one article)
         where.words(words, "t", "EXISTS (SELECT 1 FROM articles t WHERE t.story_id = s.id AND {})")
         params = {**where.params, "min_sources": min_sources}
-        matching = STORY_SELECT + where.sql() + " GROUP BY s.id HAVING source_count >= :min_sources"
+        matching = (
+            STORY_SELECT
+            + where.sql()
+            + " GROUP BY s.id HAVING count(DISTINCT coalesce(a.source, a.feed_url)) >= :min_sources"
+        )
         rows = self._query(
             f"SELECT m.*, count(*) OVER () AS total FROM ({matching}) m "
             f"ORDER BY {STORY_ORDERS[order]} LIMIT :limit OFFSET :offset",
-            {**params, "limit": -1 if limit is None else limit, "offset": offset},
+            {**params, "limit": _ALL if limit is None else limit, "offset": offset},
         )
         if rows:
             total = int(rows[0]["total"])
         else:  # past the last page: the window function had no row to report on
-            total = int(self._query(f"SELECT count(*) FROM ({matching})", params)[0][0])
+            total = int(self._query(f"SELECT count(*) FROM ({matching}) m", params)[0][0])
         return [story_from_row(r) for r in rows], total
 
     def stories_articles(self, story_ids: list[str]) -> dict[str, list[StoredArticle]]:
@@ -86,7 +92,7 @@ class WebReads(SqliteReads):
             chunk = story_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             rows = self._query(
-                ARTICLE_SELECT + f" WHERE a.story_id IN ({marks}) ORDER BY a.sort_time, a.id",
+                self._article_select + f" WHERE a.story_id IN ({marks}) ORDER BY a.sort_time, a.id",
                 tuple(chunk),
             )
             for r in rows:
@@ -103,7 +109,7 @@ class WebReads(SqliteReads):
         offset: int = 0,
     ) -> tuple[list[StoredArticle], int]:
         """One page of articles, newest first, and how many match in all."""
-        where = _Where("1")
+        where = _Where(self._db.dialect, "1 = 1")
         where.since("a.sort_time", since)
         where.add_if(feed, _ARTICLE_FROM_FEED, feed=feed)
         where.words(words, "a")
@@ -150,12 +156,13 @@ class WebReads(SqliteReads):
         """Changes whenever a write could change what readers see (for caching reads).
 
         Every story change comes with a new article (merges happen in ``add_article``);
-        new listings and deletions are caught by the other two numbers.
+        new listings and deletions are caught by the other two numbers (listings are only
+        ever deleted with their article).
         """
         row = self._query(
             "SELECT (SELECT coalesce(max(id), 0) FROM articles), "
             "(SELECT count(*) FROM articles), "
-            "(SELECT coalesce(max(rowid), 0) FROM article_feeds)"
+            "(SELECT count(*) FROM article_feeds)"
         )[0]
         return tuple(int(v) for v in row)
 
@@ -163,7 +170,8 @@ class WebReads(SqliteReads):
 class _Where:
     """A WHERE clause built filter by filter, with its named parameters."""
 
-    def __init__(self, first: str) -> None:
+    def __init__(self, dialect: Dialect, first: str) -> None:
+        self.like = dialect.like
         self.clauses = [first]
         self.params: dict[str, Any] = {}
 
@@ -185,7 +193,8 @@ class _Where:
         for i, word in enumerate(words):
             name = f"w{i}"
             test = (
-                f"({table}.title LIKE :{name} ESCAPE '\\' OR {table}.text LIKE :{name} ESCAPE '\\')"
+                f"({table}.title {self.like} :{name} ESCAPE '\\' "
+                f"OR {table}.text {self.like} :{name} ESCAPE '\\')"
             )
             self.add(within.format(test), **{name: _like_pattern(word)})
 

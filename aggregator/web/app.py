@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator.daemon.metrics import CONTENT_TYPE, Metrics
 from aggregator.errors import ConfigError, StorageError
+from aggregator.store.engine import Location
 from aggregator.web import api, feeds, html, pages
 from aggregator.web.queries import BadRequest
 from aggregator.web.responses import Clock, Endpoint, WebContext, cached, wants_json
@@ -49,7 +50,7 @@ SECURITY_HEADERS: dict[str, str] = {
 
 
 def create_app(
-    storage: Path,
+    storage: Path | Location,
     *,
     title: str = "News",
     clock: Clock | None = None,
@@ -60,7 +61,7 @@ def create_app(
     ``metrics`` are the daemon's when it serves; on its own the app still exports the
     store's gauges at /metrics.
     """
-    exporter = metrics or Metrics(Path(storage))
+    exporter = metrics or Metrics(storage)
 
     def prometheus(request: Request) -> Response:
         return Response(exporter.exposition(), media_type=CONTENT_TYPE)
@@ -81,7 +82,7 @@ def create_app(
             HTTPException: http_error,
         },
     )
-    app.state.web = WebContext(Path(storage), title, clock or (lambda: datetime.now(UTC)))
+    app.state.web = WebContext(storage, title, clock or (lambda: datetime.now(UTC)))
     return SecurityHeaders(app)
 
 

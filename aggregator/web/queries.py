@@ -23,7 +23,8 @@ from urllib.parse import urlencode
 
 from aggregator.config.durations import parse_duration
 from aggregator.read.digest import DigestStory, story_view
-from aggregator.store.sqlite import SqliteStore
+from aggregator.store.engine import Location
+from aggregator.store.sql import SqlStore
 from aggregator.types import Correction, StoredArticle, StoryRecord
 
 DEFAULT_SINCE = "3d"  # the clustering window: stories still growing
@@ -154,9 +155,9 @@ def paging(
 
 # ---------------------------------------------------------------------- store reads
 @contextmanager
-def open_store(storage: Path) -> Iterator[SqliteStore]:
+def open_store(storage: Path | Location) -> Iterator[SqlStore]:
     """A read-only connection for one request (sqlite3 connections stay in their thread)."""
-    store = SqliteStore(storage, readonly=True)
+    store = SqlStore(storage, readonly=True)
     try:
         yield store
     finally:
@@ -195,7 +196,7 @@ class StoryCache:
 
     def get(
         self,
-        store: SqliteStore,
+        store: SqlStore,
         key: tuple[object, ...],
         compute: Callable[[], list[StoryRecord]],
     ) -> list[StoryRecord]:
@@ -219,7 +220,7 @@ class StoryCache:
 
 
 def story_page(
-    store: SqliteStore,
+    store: SqlStore,
     flt: StoryFilter,
     *,
     now: datetime,
@@ -264,7 +265,7 @@ class StoryDetail:
     corrections: tuple[Correction, ...] = ()  # operators' splits and merges, oldest first
 
 
-def story_detail(store: SqliteStore, story_id: str) -> StoryDetail | None:
+def story_detail(store: SqlStore, story_id: str) -> StoryDetail | None:
     """A story with all its articles; follows merges (check ``record.id`` for a redirect)."""
     record = store.story(story_id)
     if record is None:

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from aggregator.store.engine import Location
 from aggregator.web.queries import StoryCache, StoryDetail, open_store, story_detail
 
 Clock = Callable[[], datetime]
@@ -26,7 +27,7 @@ JSON = "application/json"
 class WebContext:
     """What every handler needs; kept on ``app.state.web``."""
 
-    storage: Path
+    storage: Path | Location  # the store's directory, or where a database is
     title: str
     clock: Clock
     stories: StoryCache = field(default_factory=StoryCache)

@@ -1,0 +1,252 @@
+"""Where the store lives, and one thin query layer over SQLite and PostgreSQL.
+
+The queries are written once, in the SQL both engines speak, with ``?`` or ``:name``
+parameters (sqlite3's own styles); :class:`Connection` runs them on ``sqlite3`` as they are
+and translates the parameter marks for psycopg. The few spots where the engines differ in
+spelling (string aggregation, two-argument min/max, JSON lists, case-blind LIKE) are the
+:class:`Dialect`'s, named once. The DBAPI is used directly rather than through SQLAlchemy's
+engine: the SQLite path stays as fast as it was (a first ingest runs ~15 statements per
+article); SQLAlchemy supplies the schema's DDL and the URL parsing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from aggregator.errors import StorageError
+
+DB_NAME = "aggregator.sqlite3"
+ENV_DATABASE = "AGGREGATOR_DATABASE"
+
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the store is: ``url`` (PostgreSQL) or else the SQLite file in ``directory``."""
+
+    directory: Path
+    url: str | None = None
+
+    @property
+    def engine(self) -> str:
+        return "postgresql" if self.url else "sqlite"
+
+    @property
+    def path(self) -> Path:
+        return self.directory / DB_NAME
+
+    def describe(self) -> str:
+        """How errors name the store: the file, or host and database (never the password)."""
+        if not self.url:
+            return str(self.path)
+        return describe_url(self.url)
+
+
+def describe_url(url: str) -> str:
+    """``postgresql://HOST:PORT/DB`` of a URL, without user or password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "(unreadable database URL)"
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"postgresql://{host}{port}/{parsed.database or ''}"
+
+
+def check_url(url: str) -> str:
+    """The URL if it names a PostgreSQL database, else StorageError (exit 2)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(
+            f"{url!r}: not a database URL (postgresql://USER@HOST:PORT/DB)"
+        ) from None
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        raise StorageError(
+            f"{describe_url(url)}: only postgresql://USER@HOST:PORT/DB URLs are supported"
+        )
+    return url
+
+
+def location(directory: Path, url: str | None = None) -> Location:
+    """The store's location: ``url`` if given, else env AGGREGATOR_DATABASE, else SQLite."""
+    chosen = url or os.environ.get(ENV_DATABASE) or None
+    return Location(Path(directory), check_url(chosen) if chosen else None)
+
+
+# ---------------------------------------------------------------------- dialects
+@dataclass(frozen=True)
+class Dialect:
+    """The spellings the two engines do not share."""
+
+    name: str
+    least: str  # two-argument minimum
+    greatest: str
+    like: str  # case-blind LIKE (SQLite's LIKE is, for ASCII)
+
+    def listagg(self, column: str) -> str:
+        """The column's values joined by newlines."""
+        if self.name == "sqlite":
+            return f"group_concat({column}, char(10))"
+        return f"string_agg({column}, chr(10))"
+
+    def has_tag(self, tags: str, param: str) -> str:
+        """Whether the JSON list in column ``tags`` holds the value of parameter ``param``."""
+        if self.name == "sqlite":
+            return f"EXISTS (SELECT 1 FROM json_each({tags}) j WHERE j.value = :{param})"
+        return f"jsonb_exists(CAST({tags} AS jsonb), :{param})"
+
+
+SQLITE = Dialect("sqlite", "min", "max", "LIKE")
+POSTGRESQL = Dialect("postgresql", "least", "greatest", "ILIKE")
+
+
+@lru_cache(maxsize=1024)
+def to_pyformat(sql: str) -> str:
+    """``?`` and ``:name`` marks as psycopg's ``%s`` and ``%(name)s`` (literals untouched)."""
+    out = []
+    for part in re.split(r"('(?:[^']|'')*')", sql):
+        if part.startswith("'"):
+            out.append(part.replace("%", "%%"))
+            continue
+        part = part.replace("%", "%%").replace("?", "%s")
+        out.append(re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", part))
+    return "".join(out)
+
+
+class Row(tuple[Any, ...]):
+    """A PostgreSQL row read by position or by column name, as sqlite3.Row is."""
+
+    _names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+    cls = type("PgRow", (Row,), {"_names": names})
+
+    def make(values: Sequence[Any]) -> Row:
+        return cls(values)
+
+    return make
+
+
+class Connection:
+    """One database connection: ``execute`` as sqlite3 has it, on either engine."""
+
+    def __init__(self, raw: Any, dialect: Dialect):
+        self.raw = raw
+        self.dialect = dialect
+        self.pg = dialect.name == "postgresql"
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        if not self.pg:
+            return self.raw.execute(sql, params)
+        cursor = self.raw.cursor(row_factory=_row_factory)
+        cursor.execute(to_pyformat(sql), params or None)
+        return cursor
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if not self.pg:
+            self.raw.executemany(sql, rows)
+            return
+        if rows:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(to_pyformat(sql), rows)
+
+    def insert_id(self, sql: str, params: Params) -> int:
+        """Run an INSERT and return the new row's ``id``."""
+        row = self.execute(sql + " RETURNING id", params).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+# ---------------------------------------------------------------------- opening
+def connect(where: Location, *, readonly: bool = False) -> Connection:
+    """A connection in autocommit mode (the store says BEGIN and COMMIT itself)."""
+    if where.url:
+        return Connection(_connect_pg(where.url), POSTGRESQL)
+    if readonly:
+        raw = sqlite3.connect(
+            f"file:{where.path}?mode=ro", uri=True, timeout=30, isolation_level=None
+        )
+    else:
+        where.directory.mkdir(parents=True, exist_ok=True)
+        raw = sqlite3.connect(where.path, timeout=30, isolation_level=None)
+    raw.row_factory = sqlite3.Row
+    raw.execute("PRAGMA foreign_keys = ON")
+    raw.execute("PRAGMA busy_timeout = 30000")
+    if not readonly:
+        raw.execute("PRAGMA journal_mode = WAL")
+        raw.execute("PRAGMA synchronous = NORMAL")
+    return Connection(raw, SQLITE)
+
+
+def _connect_pg(url: str) -> Any:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql")
+    dsn = parsed.render_as_string(hide_password=False)
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"{describe_url(url)}: cannot connect: {first}") from None
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions both drivers raise, wrapped into StorageError at the store's boundary."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return errors
+    return (*errors, psycopg.Error)
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` means the server went away (the connection must be made anew)."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    return isinstance(exc, psycopg.errors.AdminShutdown | psycopg.errors.CannotConnectNow)
+
+
+@contextmanager
+def wrapped(where: Location) -> Iterator[None]:
+    """Driver errors become StorageError naming the store."""
+    try:
+        yield
+    except driver_errors() as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"{where.describe()}: {message}") from exc
