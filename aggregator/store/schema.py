@@ -128,6 +128,39 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE articles SET words = CASE WHEN length(trim(text)) = 0 THEN 0 ELSE
         length(text) - length(replace(replace(text, char(10), ''), ' ', '')) + 1 END;
     """,
+    # readers' accounts (aggregator users), their apps' tokens, and what each has read and
+    # starred: one row per article, so an article that joins a story later arrives unread
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        fever_key TEXT UNIQUE,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE user_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX user_tokens_user ON user_tokens(user_id);
+    CREATE TABLE read_marks (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        PRIMARY KEY (user_id, article_id)
+    );
+    CREATE INDEX read_marks_article ON read_marks(article_id);
+    CREATE TABLE star_marks (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        PRIMARY KEY (user_id, article_id)
+    );
+    CREATE INDEX star_marks_article ON star_marks(article_id);
+    CREATE INDEX articles_duplicate_of ON articles(duplicate_of);
+    """,
 )
 
 

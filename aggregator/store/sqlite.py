@@ -9,7 +9,8 @@ boundary. The store is built in layers, each a module a second backend can mirro
     rows.py       rows <-> records (backend-neutral)
     reads.py      SqliteReads: the Store protocol's read side
     web_reads.py  WebReads(SqliteReads): paged and filtered reads for aggregator.web
-    sqlite.py     SqliteStore(WebReads): the connection, atomic(), feeds and the writes
+    accounts.py   readers' accounts, tokens and marks (SQL); sqlite_accounts.py wraps them
+    sqlite.py     SqliteStore(WebReads, SqliteAccounts): the connection, atomic(), the writes
 """
 
 from __future__ import annotations
@@ -36,18 +37,20 @@ from aggregator.store.rows import (
     utc_now,
 )
 from aggregator.store.schema import MIGRATIONS, migrate, user_version
+from aggregator.store.sqlite_accounts import SqliteAccounts
 from aggregator.store.web_reads import WebReads
 from aggregator.types import ClusterDoc, Correction, NewArticle, PageFill, PendingPage, Placement
 
 DB_NAME = "aggregator.sqlite3"
 
 
-class SqliteStore(WebReads):
-    """The store in ``<storage>/aggregator.sqlite3``."""
+class SqliteStore(WebReads, SqliteAccounts):
+    """The store in ``<storage>/aggregator.sqlite3``, readers' accounts included."""
 
     def __init__(self, directory: Path, *, readonly: bool = False):
         self.directory = Path(directory)
         self.path = self.directory / DB_NAME
+        self.readonly = readonly
         self._depth = 0
         with self._errors():
             if readonly:
