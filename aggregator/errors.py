@@ -10,6 +10,7 @@
     ├── ExtractError         an article page gave no usable text (carries the page URL)
     ├── StorageError         the store failed (wraps sqlite3 errors)
     ├── CorrectionError      an operator's story correction cannot apply (unknown id, ...)
+    ├── AccountError         a reader's account cannot be added, found or given that password
     ├── WorkerDied           a worker process died under a job (extraction, parsing)
     └── LockedError          another daemon holds the storage directory
 
@@ -91,6 +92,10 @@ class StorageError(AggregatorError):
 
 
 class CorrectionError(AggregatorError):
+    pass
+
+
+class AccountError(AggregatorError):
     pass
 
 

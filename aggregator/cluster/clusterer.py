@@ -370,17 +370,41 @@ class Clusterer:
         current = self.story_of(doc.id)
         if old is None or current is None or current != old_id:
             return  # outside the window, or moved already: nothing in memory to move
-        s = self.settings
-        counts, title_terms, names = self.features(doc)
-        boosts = dict.fromkeys(names, s.name_boost)
-        vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
-        correctionsmod.remove_vector(old, vector)
-        correctionsmod.remove_headline(old, doc.title.strip(), s.headlines_kept)
-        article = _Article(vector, weigh(title_terms, self.frequencies), names, doc.source)
+        article = self._weighed(doc)
+        correctionsmod.remove_vector(old, article.vector)
+        correctionsmod.remove_headline(old, doc.title.strip(), self.settings.headlines_kept)
         when = doc.published or self._now
         self._join(self.index.create(new_story_id, when), doc, article, when)
         for copy in copies:
             self._story_of.put(copy, new_story_id, self._now)
+
+    def refresh(self, old: ClusterDoc, new: ClusterDoc) -> bool:
+        """An article placed with its feed's text got its page later (a deferred page):
+        its story's centroid now holds the page's words in place of the feed's. The
+        article stays in its story; False when it is not in memory (outside the window,
+        or the window not loaded: a later restore reads the new text from the store)."""
+        story = self._story_for_article(old.id)
+        if story is None:
+            return False
+        before, after = self._weighed(old), self._weighed(new)
+        was_seed = story.seed == before.vector
+        correctionsmod.remove_vector(story, before.vector)
+        for term in before.vector:
+            if term not in story.centroid:
+                self.index.unpost(term, story.id)
+        self.index.touch(story, after.vector, None, self.settings.story_terms)
+        if was_seed:
+            story.seed = dict(after.vector)
+        story.traits.add(new.source, after.names)
+        return True
+
+    def _weighed(self, doc: ClusterDoc) -> _Article:
+        """The article's vector under today's IDF, without counting it in the IDF again."""
+        s = self.settings
+        counts, title_terms, names = self.features(doc)
+        boosts = dict.fromkeys(names, s.name_boost)
+        vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
+        return _Article(vector, weigh(title_terms, self.frequencies), names, doc.source)
 
     def merge(self, absorbed_id: str, surviving_id: str) -> None:
         """An operator merged two stories: the same in memory (the surviving id is kept)."""

@@ -117,7 +117,7 @@ class StoryIndex:
             posting.pop(story.id, None)  # re-insert: most recently updated goes last
             posting[story.id] = None
         for term in story.trim(max_terms):
-            self._unpost(term, story.id)
+            self.unpost(term, story.id)
         if when is not None:
             if story.first_time is None or when < story.first_time:
                 story.first_time = when
@@ -148,7 +148,7 @@ class StoryIndex:
     def remove(self, story: Story) -> None:
         del self.stories[story.id]
         for term in story.centroid:
-            self._unpost(term, story.id)
+            self.unpost(term, story.id)
 
     def expire(self, cutoff: datetime) -> list[str]:
         """Drop the stories whose last article is older than ``cutoff``; returns their ids."""
@@ -161,7 +161,7 @@ class StoryIndex:
                 dropped.append(story_id)
         return dropped
 
-    def _unpost(self, term: str, story_id: str) -> None:
+    def unpost(self, term: str, story_id: str) -> None:
         posting = self.postings.get(term)
         if posting is not None:
             posting.pop(story_id, None)

@@ -87,6 +87,8 @@ class Daemon:
                 self.scheduler.remove_job(url)
                 del self._feeds[url], self._specs[url]
                 log.info("feed removed: %s (its articles are kept)", url)
+        if self.pipeline.retire_feeds(wanted):
+            log.info("deferred pages of feeds no longer listed were dropped")
         for url, feed in wanted.items():
             spec = job_spec(feed, jitter)
             if url not in self._feeds:

@@ -144,6 +144,18 @@ class Pipeline:
         await yielding(counted())
         return restored
 
+    def retire_feeds(self, configured: Iterable[str]) -> int:
+        """Forget the deferred pages of feeds no longer in feeds.yaml; how many feeds.
+
+        Their pages would never be fetched (nothing polls the feed), yet they would show as
+        waiting in /metrics forever. The feed's articles are kept.
+        """
+        wanted = set(configured)
+        gone = [url for url in self.store.pending_counts() if url not in wanted]
+        for url in gone:
+            self.store.drop_pending(url)
+        return len(gone)
+
     # ------------------------------------------------------------------ polling
     async def poll(
         self, feeds: Sequence[FeedConfig], progress: Callable[[FeedOutcome], None] | None = None

@@ -10,6 +10,7 @@ shares with the readers, giving it a turn between them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from aggregator.identity.near import NearDuplicates
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, Prepared, cluster_doc
 from aggregator.store import Store
 from aggregator.timing import StageTimer
-from aggregator.types import NewArticle
+from aggregator.types import NewArticle, PageFill
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,19 @@ class Ingest:
                 if outcome.deferred:
                     self.store.queue_pages(outcome.feed.url, outcome.deferred)
                 for fill in outcome.filled:
-                    self.store.fill_page(fill)
+                    self.filling(fill)
                 for key in outcome.unfetched:
                     self.store.page_failed(key, MAX_PAGE_ATTEMPTS)
                 # a feed's state only after its articles: a crash before this re-polls it
                 self.store.save_feed_state(outcome.state)
             yield
+
+    def filling(self, fill: PageFill) -> None:
+        """Store a deferred page's body; the clusterer's memory of its article follows."""
+        old = self.store.article_doc(fill.key) if self._warm else None
+        self.store.fill_page(fill)
+        if old is not None:
+            self.clusterer.refresh(old, dataclasses.replace(old, text=fill.text))
 
     def ingesting(
         self,

@@ -151,8 +151,16 @@ def _create(db: Connection, *versions: str) -> None:
 # version N -> N + 1, for N >= 6; never edit a released entry, append a new one
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     6: lambda db: _create(db, "V7"),
+    7: lambda db: _v8(db),
 }
-LATEST = 7
+LATEST = 8
+
+
+def _v8(db: Connection) -> None:
+    """Readers' accounts and marks; reading one copy marks its wire copies, found by
+    ``duplicate_of`` (an index fresh stores get with the articles table)."""
+    _create(db, "V8")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_duplicate_of ON articles (duplicate_of)")
 
 # held while PostgreSQL's schema is checked and upgraded (any fixed number would do)
 _SCHEMA_LOCK = 0x61676701
@@ -200,7 +208,7 @@ def migrate(
             if version >= LATEST:
                 break
             if version == 0:
-                _create(tx, "V6", "V7")
+                _create(tx, "V6", "V7", "V8")
                 version = LATEST
             elif version < len(LEGACY_SQLITE):
                 for statement in LEGACY_SQLITE[version].split(";"):

@@ -39,11 +39,12 @@ from aggregator.store.rows import (
     utc_now,
 )
 from aggregator.store.schema import LATEST, migrate, user_version
+from aggregator.store.sql_accounts import SqlAccounts
 from aggregator.store.web_reads import WebReads
 from aggregator.types import ClusterDoc, Correction, NewArticle, PageFill, PendingPage, Placement
 
 
-class SqlStore(WebReads):
+class SqlStore(WebReads, SqlAccounts):
     """The store at ``where``: ``<storage>/aggregator.sqlite3``, or a PostgreSQL database."""
 
     def __init__(self, where: Location | Path, *, readonly: bool = False):

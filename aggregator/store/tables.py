@@ -101,6 +101,7 @@ articles = Table(
     Index("articles_sort_time", "sort_time"),
     Index("articles_story_outlet", "story_id", "source", "feed_url"),
     Index("articles_tags", "tags"),
+    Index("articles_duplicate_of", "duplicate_of"),  # since version 8
 )
 
 article_feeds = Table(
@@ -169,9 +170,50 @@ daemons = Table(
     Column("last_seen", Text, nullable=False),
 )
 
+# -- version 8: readers' accounts (aggregator users), their apps' tokens, and what each has
+# read and starred: one row per article, so an article that joins a story later arrives unread
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("fever_key", Text, unique=True),
+    Column("created", Text, nullable=False),
+)
+
+user_tokens = Table(
+    "user_tokens",
+    metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("created", Text, nullable=False),
+    Index("user_tokens_user", "user_id"),
+)
+
+
+def _marks(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        Column(
+            "article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False
+        ),
+        Column("at", Text, nullable=False),
+        PrimaryKeyConstraint("user_id", "article_id"),
+        Index(f"{name}_article", "article_id"),
+    )
+
+
+read_marks = _marks("read_marks")
+star_marks = _marks("star_marks")
+
 # the tables as of each version that created tables; copy order (parents before children)
 TABLES_V6 = (feeds, stories, articles, article_feeds, story_merges, page_backlog, corrections)
 TABLES_V7 = (feed_leases, daemons)
+TABLES_V8 = (users, user_tokens, read_marks, star_marks)
 
 
 def create_statements(dialect: Dialect, tables: tuple[Table, ...]) -> list[str]:

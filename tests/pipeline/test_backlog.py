@@ -75,3 +75,25 @@ def test_a_feed_switched_to_extract_false_forgets_its_backlog(tmp_path: Path) ->
         assert _status(config, storage)["feeds"][0]["pages_waiting"] == 0
         assert site.count("/post/") == MAX_PAGES_PER_POLL  # no page fetched after the switch
         assert len(_sources(storage)) == ENTRIES  # every entry still stored
+
+
+def test_a_feed_removed_from_feeds_yaml_leaves_no_pages_waiting(tmp_path: Path) -> None:
+    from aggregator.store.sqlite import SqliteStore
+
+    config, storage = tmp_path / "feeds.yaml", tmp_path / "storage"
+    with LocalSite() as site:
+        publish_archive(site, ENTRIES)
+        site.add("/other.xml", b"<rss version='2.0'><channel><title>t</title></channel></rss>")
+        settings = "settings:\n  host_delay: 0s\n  per_host: 4\n  window: 3650d\n"
+        config.write_text(f"feeds:\n  - url: {site.url('/feed.xml')}\n" + settings)
+        once = ["run", "--once", "--config", str(config), "--storage", str(storage)]
+        aggregator(*once)
+        config.write_text(f"feeds:\n  - url: {site.url('/other.xml')}\n" + settings)
+        aggregator(*once)
+        store = SqliteStore(storage)
+        try:
+            assert store.pending_counts() == {}  # nothing polls the removed feed any more
+        finally:
+            store.close()
+        assert site.count("/post/") == MAX_PAGES_PER_POLL
+        assert len(_sources(storage)) == ENTRIES  # its articles are kept
