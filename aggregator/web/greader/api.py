@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
 from aggregator.errors import AccountError
 from aggregator.store import Account
-from aggregator.store.app_reads import ItemQuery
+from aggregator.store.app_reads import AppItem, ItemQuery
 from aggregator.store.sqlite import SqliteStore
 from aggregator.web.app_calls import Call
 from aggregator.web.auth import LoginRefused, log_in
@@ -132,15 +133,9 @@ def unread_count(call: Call, user: Account, store: SqliteStore) -> Response:
 # ---------------------------------------------------------------------- streams
 def _page(store: SqliteStore, user: Account, query: ItemQuery) -> tuple[list[int], str | None]:
     """One page of ids and the continuation to the next (None on the last page)."""
-    ids = store.app_item_ids(user, _with(query, limit=query.limit + 1))
+    ids = store.app_item_ids(user, replace(query, limit=query.limit + 1))
     more = len(ids) > query.limit
     return ids[: query.limit], str(query.offset + query.limit) if more else None
-
-
-def _with(query: ItemQuery, **changes: Any) -> ItemQuery:
-    from dataclasses import replace
-
-    return replace(query, **changes)
 
 
 def item_ids(call: Call, user: Account, store: SqliteStore) -> Response:
@@ -167,31 +162,24 @@ def _stream_title(store: SqliteStore, stream_id: str) -> str:
     return wanted.value or stream_id.rsplit("/", 1)[-1]
 
 
+def _stream_page(
+    call: Call, user: Account, store: SqliteStore, prefix: str
+) -> tuple[str, str, list[AppItem], str | None]:
+    """The stream named after ``prefix/`` in the path (or by ``s``): its id, its title, one
+    page of its items and the continuation to the next."""
+    stream_id = _stream_in_path(call, prefix) or params.READING_LIST
+    ids, continuation = _page(store, user, params.item_query(call, stream_id))
+    return stream_id, _stream_title(store, stream_id), store.app_items(user, ids), continuation
+
+
 def stream_contents(call: Call, user: Account, store: SqliteStore) -> Response:
-    stream_id = _stream_in_path(call, "reader/api/0/stream/contents") or params.READING_LIST
-    query = params.item_query(call, stream_id)
-    ids, continuation = _page(store, user, query)
-    doc = render.stream_json(
-        stream_id,
-        _stream_title(store, stream_id),
-        store.app_items(user, ids),
-        call.web.now(),
-        continuation,
-    )
-    return json_doc(doc)
+    stream_id, title, items, more = _stream_page(call, user, store, "reader/api/0/stream/contents")
+    return json_doc(render.stream_json(stream_id, title, items, call.web.now(), more))
 
 
 def atom_stream(call: Call, user: Account, store: SqliteStore) -> Response:
-    stream_id = _stream_in_path(call, "reader/atom") or params.READING_LIST
-    query = params.item_query(call, stream_id)
-    ids, continuation = _page(store, user, query)
-    body = render.atom_feed(
-        stream_id,
-        _stream_title(store, stream_id),
-        store.app_items(user, ids),
-        call.web.now(),
-        continuation,
-    )
+    stream_id, title, items, more = _stream_page(call, user, store, "reader/atom")
+    body = render.atom_feed(stream_id, title, items, call.web.now(), more)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -208,7 +196,7 @@ def edit_tag(call: Call, user: Account, store: SqliteStore) -> Response:
     if not changes:
         raise BadRequest("nothing to change (a=... or r=...)")
     for tag, on in changes:
-        state = params._USER_PART.sub("", tag.strip(), count=1)
+        state = params.USER_PART.sub("", tag.strip(), count=1)
         if state == params.STATE + "read":
             store.mark_read(user, ids, on)
         elif state == params.STATE + "starred":

@@ -21,7 +21,7 @@ STORY_LABEL = "Story: "
 DEFAULT_N = 20
 MAX_N = 10_000
 MAX_IDS = 10_000
-_USER_PART = re.compile(r"^user/[^/]*/")
+USER_PART = re.compile(r"^user/[^/]*/")
 _HEX = re.compile(r"^[0-9a-fA-F]{1,16}$")
 
 
@@ -59,7 +59,7 @@ def stream(stream_id: str) -> Stream:
     sid = stream_id.strip()
     if sid.startswith("feed/") and len(sid) > 5:
         return Stream("feed", sid[5:])
-    rest = _USER_PART.sub("", sid, count=1) if sid.startswith("user/") else ""
+    rest = USER_PART.sub("", sid, count=1) if sid.startswith("user/") else ""
     if rest.startswith(STATE):
         state = rest[len(STATE) :]
         kinds = {"reading-list": "all", "starred": "starred", "read": "read"}
@@ -76,7 +76,7 @@ def stream(stream_id: str) -> Stream:
 def state_filter(values: list[str], query: dict[str, bool]) -> None:
     """``xt``/``it`` values (exclude/include a state) -> ``query["read"|"starred"]``."""
     for value in values:
-        rest = _USER_PART.sub("", value.strip(), count=1)
+        rest = USER_PART.sub("", value.strip(), count=1)
         if not rest.startswith(STATE):
             raise BadRequest(f"unknown state {value[:200]!r}")
         state = rest[len(STATE) :]

@@ -9,6 +9,7 @@ labels, so a tag named "read" must not be one of them.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from aggregator.web.greader.params import READING_LIST, STORY_LABEL, long_id
 from aggregator.web.safety import safe_url, text
 
 SCHEME = "http://www.google.com/reader/"
+# characters XML 1.0 forbids: one in a title would make the whole Atom stream unreadable
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 STATE = "user/-/state/com.google/"
 LABEL = "user/-/label/"
 
@@ -129,6 +132,10 @@ def atom_entry(item: AppItem) -> str:
     return "".join(parts)
 
 
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def atom_feed(
     stream_id: str, title: str, items: list[AppItem], now: datetime, continuation: str | None
 ) -> str:
@@ -142,4 +149,4 @@ def atom_feed(
     ]
     if continuation:
         head.append(f"<gr:continuation>{escape(continuation)}</gr:continuation>")
-    return "".join([*head, *(atom_entry(i) for i in items), "</feed>"])
+    return _xml("".join([*head, *(atom_entry(i) for i in items), "</feed>"]))
