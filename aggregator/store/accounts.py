@@ -25,7 +25,10 @@ from aggregator.store.reads import follow_merges
 from aggregator.store.rows import Row, from_db, to_db
 
 MARK_TABLES = {"read": "read_marks", "starred": "star_marks"}
-_CHUNK = 500  # ids per statement, far below SQLite's 32,766 parameters
+_CHUNK = 500
+KEEP_TOKENS = (
+    20  # per user and kind of client  # ids per statement, far below SQLite's 32,766 parameters
+)
 
 
 def account_from_row(r: Row) -> Account:
@@ -105,9 +108,17 @@ def require_user(db: sqlite3.Connection, name: str) -> Account:
 
 # ---------------------------------------------------------------------- tokens
 def add_token(db: sqlite3.Connection, user_id: int, digest: str, kind: str, now: datetime) -> None:
+    """A new token; the oldest of the user's tokens of that kind go past ``KEEP_TOKENS``
+    (apps such as newsboat log in on every start)."""
     db.execute(
         "INSERT INTO user_tokens (token_hash, user_id, kind, created) VALUES (?, ?, ?, ?)",
         (digest, user_id, kind, to_db(now)),
+    )
+    db.execute(
+        "DELETE FROM user_tokens WHERE user_id = ? AND kind = ? AND token_hash NOT IN "
+        "(SELECT token_hash FROM user_tokens WHERE user_id = ? AND kind = ? "
+        "ORDER BY created DESC LIMIT ?)",
+        (user_id, kind, user_id, kind, KEEP_TOKENS),
     )
 
 
