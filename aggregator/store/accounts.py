@@ -25,7 +25,10 @@ from aggregator.store.reads import follow_merges
 from aggregator.store.rows import Row, from_db, to_db
 
 MARK_TABLES = {"read": "read_marks", "starred": "star_marks"}
-_CHUNK = 500  # ids per statement, far below SQLite's 32,766 parameters
+_CHUNK = 500
+KEEP_TOKENS = (
+    20  # per user and kind of client  # ids per statement, far below SQLite's 32,766 parameters
+)
 
 
 def account_from_row(r: Row) -> Account:
@@ -69,9 +72,7 @@ def password_hash(db: Connection, name: str) -> tuple[Account, str] | None:
     return (account_from_row(row), row["password_hash"]) if row else None
 
 
-def set_password(
-    db: Connection, name: str, password_hash: str, fever_key: str | None
-) -> Account:
+def set_password(db: Connection, name: str, password_hash: str, fever_key: str | None) -> Account:
     """A new password (and Fever key, or none): every token of the account stops working."""
     user = require_user(db, name)
     db.execute(
@@ -105,9 +106,17 @@ def require_user(db: Connection, name: str) -> Account:
 
 # ---------------------------------------------------------------------- tokens
 def add_token(db: Connection, user_id: int, digest: str, kind: str, now: datetime) -> None:
+    """A new token; the oldest of the user's tokens of that kind go past ``KEEP_TOKENS``
+    (apps such as newsboat log in on every start)."""
     db.execute(
         "INSERT INTO user_tokens (token_hash, user_id, kind, created) VALUES (?, ?, ?, ?)",
         (digest, user_id, kind, to_db(now)),
+    )
+    db.execute(
+        "DELETE FROM user_tokens WHERE user_id = ? AND kind = ? AND token_hash NOT IN "
+        "(SELECT token_hash FROM user_tokens WHERE user_id = ? AND kind = ? "
+        "ORDER BY created DESC LIMIT ?)",
+        (user_id, kind, user_id, kind, KEEP_TOKENS),
     )
 
 
@@ -181,9 +190,7 @@ def story_article_ids(db: Connection, story_id: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def marked_ids(
-    db: Connection, kind: str, user_id: int, article_ids: Sequence[int]
-) -> set[int]:
+def marked_ids(db: Connection, kind: str, user_id: int, article_ids: Sequence[int]) -> set[int]:
     """Which of the articles carry the user's mark."""
     table = MARK_TABLES[kind]
     found: set[int] = set()
@@ -199,9 +206,7 @@ def marked_ids(
     return found
 
 
-def story_unread_counts(
-    db: Connection, user_id: int, story_ids: Sequence[str]
-) -> dict[str, int]:
+def story_unread_counts(db: Connection, user_id: int, story_ids: Sequence[str]) -> dict[str, int]:
     """Per live story: its articles the user has not read (wire copies folded into their
     original, as the apps list them)."""
     counts = {sid: 0 for sid in story_ids}

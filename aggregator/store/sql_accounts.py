@@ -1,16 +1,19 @@
 """The :class:`~aggregator.store.AccountStore` side of the store.
 
 :class:`SqlAccounts` is mixed into :class:`~aggregator.store.sql.SqlStore`: it adds
-hashing (:mod:`.passwords`) and transactions around the SQL of :mod:`.accounts`, the same on both engines.
+hashing (:mod:`.passwords`) and transactions around the SQL of :mod:`.accounts` and
+:mod:`.app_reads`, the same on both engines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from aggregator.errors import AccountError
-from aggregator.store import Account, accounts, passwords
+from aggregator.store import Account, accounts, app_reads, passwords
+from aggregator.store.app_reads import AppItem, ItemQuery, Subscription
 from aggregator.store.engine import Connection
 from aggregator.store.rows import utc_now
 
@@ -137,3 +140,34 @@ class SqlAccounts:
     def story_unread_counts(self, user: Account, story_ids: Sequence[str]) -> dict[str, int]:
         with self._errors():
             return accounts.story_unread_counts(self._db, user.id, story_ids)
+
+    # ------------------------------------------------------------------ apps' reads
+    def app_item_ids(self, user: Account, query: ItemQuery) -> list[int]:
+        with self._errors():
+            return app_reads.item_ids(self._db, user.id, query)
+
+    def app_ids_by_id(self, user: Account, query: ItemQuery) -> list[int]:
+        with self._errors():
+            return app_reads.ids_by_id(self._db, user.id, query)
+
+    def app_count(self, user: Account, query: ItemQuery) -> int:
+        with self._errors():
+            return app_reads.count_items(self._db, user.id, query)
+
+    def app_items(self, user: Account, ids: Sequence[int]) -> list[AppItem]:
+        with self._errors():
+            return app_reads.items(self._db, user.id, list(ids))
+
+    def app_mark_read(self, user: Account, query: ItemQuery, read: bool = True) -> int:
+        with self.atomic() as db:
+            return app_reads.mark_stream_read(db, user.id, query, utc_now(), read)
+
+    def app_subscriptions(self) -> list[Subscription]:
+        with self._errors():
+            return app_reads.subscriptions(self._db)
+
+    def app_unread_counts(
+        self, user: Account
+    ) -> tuple[int, dict[str, tuple[int, datetime | None]], dict[str, int]]:
+        with self._errors():
+            return app_reads.unread_counts(self._db, user.id)

@@ -1,4 +1,5 @@
-"""The readers' HTTP server: web pages, a JSON API and subscribable feeds. Read-only.
+"""The readers' HTTP server: web pages, a JSON API, subscribable feeds, and the APIs of the
+readers' own apps (which write only the readers' marks and logins).
 
     app.py      create_app(), serve(): every URL, security headers, the uvicorn runner
     queries.py  request parameters -> validated filters; the store reads one request needs
@@ -9,6 +10,10 @@
     openapi.py  its OpenAPI description
     feeds.py    Atom, RSS 2.0 and JSON Feed of stories, per filter
     safety.py   sanitising and URL checks for everything that came from a feed
+    greader/    the Google Reader API at /greader/ (NetNewsWire, Reeder, newsboat, ...)
+    fever.py    the Fever API at /fever/
+    app_calls.py  what those two share: bounded parameters, the store per call
+    auth.py     the password check and the failed-login limiter
     style.py    the stylesheet (served from /static: the CSP forbids inline styles)
 
 Handlers are synchronous: Starlette runs them in its thread pool, and each request opens its

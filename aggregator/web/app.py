@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aggregator.daemon.metrics import CONTENT_TYPE, Metrics
 from aggregator.errors import ConfigError, StorageError
 from aggregator.store.engine import Location
-from aggregator.web import api, feeds, html, pages
+from aggregator.web import api, feeds, fever, greader, html, pages
 from aggregator.web.queries import BadRequest
 from aggregator.web.responses import Clock, Endpoint, WebContext, cached, wants_json
 from aggregator.web.style import CSS, VERSION
@@ -74,8 +74,12 @@ def create_app(
         "/metrics": prometheus,
     }
     app = Starlette(
-        # every URL answers GET (and HEAD) only: the server is read-only
-        routes=[Route(path, endpoint, methods=["GET"]) for path, endpoint in endpoints.items()],
+        # the pages answer GET (and HEAD) only; the readers' apps also POST their marks
+        routes=[
+            *(Route(path, endpoint, methods=["GET"]) for path, endpoint in endpoints.items()),
+            *greader.ROUTES,
+            *fever.ROUTES,
+        ],
         exception_handlers={
             StorageError: storage_error,
             BadRequest: bad_request,

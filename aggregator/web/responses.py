@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aggregator.store.engine import Location
+from aggregator.web.auth import LoginLimiter
 from aggregator.web.queries import StoryCache, StoryDetail, open_store, story_detail
 
 Clock = Callable[[], datetime]
@@ -31,6 +32,7 @@ class WebContext:
     title: str
     clock: Clock
     stories: StoryCache = field(default_factory=StoryCache)
+    logins: LoginLimiter = field(default_factory=LoginLimiter)  # failed logins, all clients
 
     def now(self) -> datetime:
         return self.clock()

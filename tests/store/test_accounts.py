@@ -144,3 +144,26 @@ def test_an_older_database_gains_the_account_tables(tmp_path):
     with SqliteStore(tmp_path) as store:
         assert store.schema_version() == LATEST
         assert store.users() == []
+
+
+def test_app_streams_and_unread_counts_on_both_engines(store):
+    from aggregator.store.app_reads import ItemQuery, Stream
+
+    for n in range(3):
+        store.add_article(article(f"k{n}", minutes=n), placement("s1"), None)
+    store.add_article(article("copy", minutes=5), placement("s1"), "k0")  # a wire copy
+    alice = store.add_user("alice", "pw")
+    by_key = ids(store)
+    newest_first = [by_key["k2"], by_key["k1"], by_key["k0"]]  # the copy is folded
+
+    labelled = ItemQuery(stream=Stream("label", "world"), limit=-1)
+    assert store.app_item_ids(alice, labelled) == newest_first
+    assert store.app_item_ids(alice, ItemQuery(stream=Stream("label", "sport"))) == []
+    total, per_feed, per_tag = store.app_unread_counts(alice)
+    assert (total, per_tag) == (3, {"world": 3})
+    assert per_feed["http://127.0.0.1/feed.xml"][0] == 3
+
+    store.mark_read(alice, [by_key["copy"]])  # reading the copy reads its original
+    unread = ItemQuery(read=False, limit=-1)
+    assert store.app_item_ids(alice, unread) == newest_first[:2]
+    assert store.app_unread_counts(alice)[2] == {"world": 2}
