@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aggregator.cli import feeds, read, run, stories
+from aggregator.cli import feeds, migrate, read, run, stories
 from aggregator.cli.common import DEFAULT_CONFIG, setup_logging
 from aggregator.errors import AggregatorError
 
@@ -25,6 +25,7 @@ HELP_ORDER = [
     "explain",
     "stories",
     "feeds",
+    "migrate",
 ]
 
 
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (run, read, feeds, stories):
+    for group in (run, read, feeds, stories, migrate):
         group.add_parsers(sub)
     # --help lists the commands in the order users meet them, not by group
     listed = sub._choices_actions  # argparse keeps no public handle on this order

@@ -135,7 +135,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     try:
         story = store.story(args.story)
         if story is None:
-            print(f"no story {args.story!r} in {store.path}", file=sys.stderr)
+            print(f"no story {args.story!r} in {store.where.describe()}", file=sys.stderr)
             return 1
         articles = store.story_articles(story.id)
     finally:
