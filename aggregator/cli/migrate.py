@@ -28,6 +28,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     config = load_optional_config(Path(args.config), args.config_given)
     source_at = Location(storage_dir(args, config))
+    if not args.to:
+        raise StorageError("say where to: --to postgresql://USER@HOST:PORT/DB")
     target_at = location(source_at.directory, args.to)
     if not target_at.url:
         raise StorageError("--to needs a postgresql://USER@HOST:PORT/DB URL")
@@ -69,7 +71,7 @@ def add_parsers(sub: Subparsers) -> None:
     parsers = options.add_commands(sub, COMMANDS)
     parsers["migrate"].add_argument(
         "--to",
-        required=True,
+        default=None,
         metavar="URL",
         help="the PostgreSQL database to copy into: postgresql://USER@HOST:PORT/DB (empty)",
     )
