@@ -19,6 +19,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from typing import Any
 from aggregator.errors import StorageError
 from aggregator.store import ExistingRef, FeedState, Overview, corrections
 from aggregator.store.engine import Connection, Location, connect, location
+from aggregator.store.leases import PLACEMENT_LOCK, Holder, check_lease, holders
+from aggregator.store.reads import follow_merges
 from aggregator.store.rows import (
     Row,
     article_to_row,
@@ -45,6 +48,11 @@ from aggregator.types import ClusterDoc, Correction, NewArticle, PageFill, Pendi
 
 class SqlStore(WebReads):
     """The store at ``where``: ``<storage>/aggregator.sqlite3``, or a PostgreSQL database."""
+
+    # the daemon whose feed leases every write for a feed is checked against (several
+    # daemons on PostgreSQL); None: no checks (SQLite, one-off commands)
+    lease_holder: str | None = None
+    _seen_id = 0  # the last article placing() knows of (PostgreSQL)
 
     def __init__(self, where: Location | Path, *, readonly: bool = False):
         self.where = where if isinstance(where, Location) else Location(Path(where))
@@ -83,6 +91,8 @@ class SqlStore(WebReads):
                 # blocks the writer; close() ends the transaction.
                 db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if db.pg else "BEGIN")
         self._broken = False
+        if db.pg and not self.readonly and not self._seen_id:  # (not on reconnecting)
+            self._seen_id = self._last_article_id()
         return db
 
     # ------------------------------------------------------------------ plumbing
@@ -136,6 +146,37 @@ class SqlStore(WebReads):
         with self._errors():
             db.execute("COMMIT" if outermost else f"RELEASE {name}")
 
+    @contextmanager
+    def placing(self) -> Iterator[list[tuple[ClusterDoc, str]]]:
+        """One article's dedupe, placement and write, one writer at a time.
+
+        On PostgreSQL: a transaction holding the placement lock (the writes inside join it),
+        which yields the articles other daemons stored since this store last looked (they
+        belong in this daemon's clustering window too). On SQLite, where one daemon writes:
+        nothing to hold, nothing from others.
+        """
+        if not self._db.pg:
+            yield []
+            return
+        with self.atomic() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (PLACEMENT_LOCK,))
+            rows = db.execute(
+                "SELECT id, key, title, text, sort_time, source, story_id FROM articles "
+                "WHERE id > ? AND story_id IS NOT NULL ORDER BY id",
+                (self._seen_id,),
+            ).fetchall()
+            if rows:
+                self._seen_id = int(rows[-1]["id"])
+            yield [(doc_from_row(r), r["story_id"]) for r in rows]
+
+    def _last_article_id(self) -> int:
+        return int(self._query("SELECT coalesce(max(id), 0) FROM articles")[0][0])
+
+    def _holding(self, db: Connection, feed_url: str | None) -> None:
+        """LeaseLost if another daemon took the feed (checked in the write's transaction)."""
+        if self.lease_holder and feed_url and db.pg:
+            check_lease(db, self.lease_holder, feed_url)
+
     def schema_version(self) -> int:
         return user_version(self._db)
 
@@ -161,6 +202,7 @@ class SqlStore(WebReads):
     def save_feed_state(self, state: FeedState) -> None:
         values = feed_to_row(state)
         with self.atomic() as db:
+            self._holding(db, state.url)
             db.execute(_insert("feeds", values, upsert_on="url"), values)
 
     # ------------------------------------------------------------------ write side
@@ -180,6 +222,7 @@ class SqlStore(WebReads):
 
     def add_listing(self, key: str, feed_url: str) -> None:
         with self.atomic() as db:
+            self._holding(db, feed_url)
             db.execute(
                 _LIST_ARTICLE + "SELECT id, ?, ? FROM articles WHERE key = ?" + _LISTED,
                 (feed_url, to_db(utc_now()), key),
@@ -190,6 +233,10 @@ class SqlStore(WebReads):
     ) -> int:
         """Write one article with its story and merges, all in one transaction."""
         with self.atomic() as db:
+            self._holding(db, article.feed_url)
+            if db.pg:
+                # another daemon may have merged away a story this daemon's memory still has
+                placement = _resolved(db, placement)
             for absorbed, surviving in placement.merges:
                 corrections.merge_into(db, absorbed, surviving, utc_now())
             self._upsert_story(db, placement, sort_time(article))
@@ -201,6 +248,7 @@ class SqlStore(WebReads):
                 dup_id = row[0] if row else None
             values = article_to_row(article, placement, dup_id)
             article_id = db.insert_id(_insert("articles", values), values)
+            self._seen_id = max(self._seen_id, article_id)
             if article.feed_url:
                 db.execute(
                     _LIST_ARTICLE + "VALUES (?, ?, ?)" + _LISTED,
@@ -233,6 +281,8 @@ class SqlStore(WebReads):
 
     def recent_docs(self, since: datetime) -> Iterator[tuple[ClusterDoc, str]]:
         """Articles of the clustering window, oldest first, to rebuild the clusterer."""
+        if self._db.pg:  # placing() hands over what others store from here on
+            self._seen_id = self._last_article_id()
         rows = self._query(
             "SELECT key, title, text, sort_time, source, story_id FROM articles "
             "WHERE sort_time >= ? AND story_id IS NOT NULL ORDER BY sort_time, id",
@@ -252,6 +302,7 @@ class SqlStore(WebReads):
         longer stored) is left as it is."""
         now = to_db(utc_now())
         with self.atomic() as db:
+            self._holding(db, feed_url)
             db.executemany(
                 "INSERT INTO page_backlog (article_key, feed_url, url, queued) "
                 "SELECT key, ?, ?, ? FROM articles WHERE key = ? "
@@ -335,6 +386,13 @@ class SqlStore(WebReads):
         )
         return doc_from_row(rows[0]) if rows else None
 
+    def daemons(self) -> list[Holder]:
+        """The daemons sharing this store and the feeds each holds (none on SQLite)."""
+        if not self._db.pg:
+            return []
+        with self._errors():
+            return holders(self._db)
+
     def overview(self) -> Overview:
         """Counts, feeds, body health and pages waiting, in one read."""
         return Overview(
@@ -402,6 +460,21 @@ def _behind(path: Path) -> bool:
         return int(db.execute("PRAGMA user_version").fetchone()[0]) < LATEST
     finally:
         db.close()
+
+
+def _resolved(db: Connection, placement: Placement) -> Placement:
+    """The placement with its story ids as they are now, merges followed."""
+    story = follow_merges(db, placement.story_id) or placement.story_id
+    merges = tuple(
+        (a, s)
+        for a, s in (
+            (follow_merges(db, a) or a, follow_merges(db, s) or s) for a, s in placement.merges
+        )
+        if a != s
+    )
+    if (story, merges) == (placement.story_id, placement.merges):
+        return placement
+    return replace(placement, story_id=story, merges=merges)
 
 
 def open_store(directory: Path, database: str | None = None, *, readonly: bool = False) -> SqlStore:
