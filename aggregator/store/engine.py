@@ -178,10 +178,10 @@ class Connection:
             with self.raw.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
 
-    def insert_id(self, sql: str, params: Params) -> int:
-        """Run an INSERT and return the new row's ``id``."""
+    def insert_id(self, sql: str, params: Params) -> int | None:
+        """Run an INSERT and return the new row's ``id`` (None: ON CONFLICT skipped it)."""
         row = self.execute(sql + " RETURNING id", params).fetchone()
-        return int(row[0])
+        return int(row[0]) if row is not None else None
 
     def close(self) -> None:
         self.raw.close()

@@ -231,7 +231,21 @@ class SqlStore(WebReads):
     def add_article(
         self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
     ) -> int:
-        """Write one article with its story and merges, all in one transaction."""
+        """Write one article with its story and merges, all in one transaction.
+
+        An article whose key is stored already (another writer was first: the unique key
+        decides, not an earlier read) is only listed under this feed; nothing else changes.
+        """
+        try:
+            return self._add_article(article, placement, duplicate_of_key)
+        except _AlreadyStored:
+            if article.feed_url:
+                self.add_listing(article.key, article.feed_url)
+            return int(self._query("SELECT id FROM articles WHERE key = ?", (article.key,))[0][0])
+
+    def _add_article(
+        self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
+    ) -> int:
         with self.atomic() as db:
             self._holding(db, article.feed_url)
             if db.pg:
@@ -247,7 +261,11 @@ class SqlStore(WebReads):
                 ).fetchone()
                 dup_id = row[0] if row else None
             values = article_to_row(article, placement, dup_id)
-            article_id = db.insert_id(_insert("articles", values), values)
+            article_id = db.insert_id(
+                _insert("articles", values) + " ON CONFLICT (key) DO NOTHING", values
+            )
+            if article_id is None:
+                raise _AlreadyStored  # undoes the story's and merges' writes above
             self._seen_id = max(self._seen_id, article_id)
             if article.feed_url:
                 db.execute(
@@ -460,6 +478,10 @@ def _behind(path: Path) -> bool:
         return int(db.execute("PRAGMA user_version").fetchone()[0]) < LATEST
     finally:
         db.close()
+
+
+class _AlreadyStored(Exception):
+    """An article's key was taken by another writer between the lookup and the insert."""
 
 
 def _resolved(db: Connection, placement: Placement) -> Placement:
