@@ -145,14 +145,13 @@ class Row(tuple[Any, ...]):
         return list(self._names)
 
 
+@lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("PgRow", (Row,), {"_names": {name: i for i, name in enumerate(names)}})
+
+
 def _row_factory(cursor: Any) -> Any:
-    names = {d.name: i for i, d in enumerate(cursor.description or ())}
-    cls = type("PgRow", (Row,), {"_names": names})
-
-    def make(values: Sequence[Any]) -> Row:
-        return cls(values)
-
-    return make
+    return _row_class(tuple(d.name for d in cursor.description or ()))
 
 
 class Connection:
