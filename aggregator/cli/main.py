@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aggregator.cli import feeds, read, run, stories, users
+from aggregator.cli import feeds, migrate, read, run, stories, users
 from aggregator.cli.common import DEFAULT_CONFIG, setup_logging
 from aggregator.errors import AggregatorError
 
@@ -26,6 +26,7 @@ HELP_ORDER = [
     "stories",
     "feeds",
     "users",
+    "migrate",
 ]
 
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (run, read, feeds, stories, users):
+    for group in (run, read, feeds, stories, users, migrate):
         group.add_parsers(sub)
     # --help lists the commands in the order users meet them, not by group
     listed = sub._choices_actions  # argparse keeps no public handle on this order

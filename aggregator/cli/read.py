@@ -78,10 +78,24 @@ def _bodies_text(health: BodyHealth) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     with reader_store(args) as store:
         overview = store.overview()
+        shared, daemons = store.shared, store.daemons()
     counts, waiting, bodies = overview.counts, overview.pages_waiting, overview.bodies
+    polled_by = {url: d.id for d in daemons for url in d.feeds}
     if args.json:
-        payload = {
-            "counts": counts,
+        payload: dict[str, object] = {"counts": counts}
+        if shared:  # several daemons share a PostgreSQL store: who polls what
+            payload["daemons"] = [
+                {
+                    "id": d.id,
+                    "host": d.host,
+                    "pid": d.pid,
+                    "started": d.started.isoformat() if d.started else None,
+                    "last_seen": d.last_seen.isoformat() if d.last_seen else None,
+                    "feeds": list(d.feeds),
+                }
+                for d in daemons
+            ]
+        payload |= {
             "feeds": [
                 {
                     "url": s.url,
@@ -100,6 +114,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "pages_waiting": waiting.get(s.url, 0),
                     "bodies": _bodies_json(bodies.get(s.url)),
                 }
+                | ({"daemon": polled_by.get(s.url)} if shared else {})
                 for s in overview.feeds
             ],
         }
@@ -126,7 +141,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             line += f", bodies {_bodies_text(bodies[s.url])}"
         if s.next_poll:
             line += f", next poll {s.next_poll.strftime('%Y-%m-%d %H:%M')}"
+        if s.url in polled_by:
+            line += f", polled by {polled_by[s.url]}"
         print(line)
+    for d in daemons:
+        seen = d.last_seen.strftime("%Y-%m-%d %H:%M:%S") if d.last_seen else "never"
+        print(f"daemon {d.id} (host {d.host}, pid {d.pid}): last seen {seen}, {len(d.feeds)} feeds")
     return 0
 
 
@@ -135,7 +155,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     try:
         story = store.story(args.story)
         if story is None:
-            print(f"no story {args.story!r} in {store.path}", file=sys.stderr)
+            print(f"no story {args.story!r} in {store.where.describe()}", file=sys.stderr)
             return 1
         articles = store.story_articles(story.id)
     finally:

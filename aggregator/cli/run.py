@@ -92,7 +92,13 @@ async def _run_daemon(pipeline: Pipeline, config: Config, directory: Location) -
     from aggregator.daemon.scheduler import Daemon
 
     metrics = Metrics(directory)
-    daemon = Daemon(config, pipeline, metrics=metrics)
+    leases = None
+    if isinstance(pipeline.store, SqlStore) and pipeline.store.shared:
+        from aggregator.daemon.leases import FeedLeases
+
+        # a lease outlives about two poll timeouts without renewal
+        leases = FeedLeases(pipeline.store, ttl=2 * config.settings.timeout.total_seconds())
+    daemon = Daemon(config, pipeline, metrics=metrics, leases=leases)
     web_stop = asyncio.Event()
     web: asyncio.Task[None] | None = None
     http = config.settings.http

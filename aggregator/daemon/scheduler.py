@@ -23,14 +23,18 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.config.model import Config, FeedConfig, load_config
+from aggregator.daemon.leases import FeedLeases
 from aggregator.daemon.metrics import Metrics
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, StorageError
 from aggregator.pipeline import Pipeline
+from aggregator.store.leases import LeaseLost
 
 log = logging.getLogger(__name__)
 
 
 WATCH_SECONDS = 2.0
+# a poll the store could not serve (PostgreSQL restarting, say) is tried again this soon
+RETRY_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,14 @@ class Daemon:
         grace_seconds: float = 30.0,
         on_cycle: Callable[[str], None] | None = None,
         metrics: Metrics | None = None,
+        leases: FeedLeases | None = None,
     ):
         self.config = config
         self.pipeline = pipeline
         self.grace_seconds = grace_seconds
         self.on_cycle = on_cycle
         self.metrics = metrics
+        self.leases = leases  # several daemons on one PostgreSQL: poll only what we hold
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._feeds: dict[str, FeedConfig] = {}
         self._specs: dict[str, JobSpec] = {}
@@ -122,6 +128,8 @@ class Daemon:
         if task is not None:
             self._inflight.add(task)
         try:
+            if self.leases is not None and not self.leases.acquire(url, len(self._feeds)):
+                return  # another daemon polls this feed
             report = await self.pipeline.poll([feed])
             if self.metrics is not None:
                 self.metrics.observe(report)
@@ -130,9 +138,35 @@ class Daemon:
             if self.on_cycle is not None:
                 self.on_cycle(line)
             self._schedule_next(url)
+        except LeaseLost as exc:
+            log.warning("lease lost: %s", exc)
+        except StorageError as exc:
+            # the store is out of reach (a database restarting): nothing of this poll was
+            # kept, so the feed is polled again once the store answers
+            log.warning("%s: store unavailable, retrying in %ss: %s", url, RETRY_SECONDS, exc)
+            self._poll_at(url, datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS))
         finally:
             if task is not None:
                 self._inflight.discard(task)
+
+    def _poll_at(self, url: str, when: datetime) -> None:
+        if self.scheduler.get_job(url) is not None and not self._stop.is_set():
+            self.scheduler.modify_job(url, next_run_time=when)
+
+    async def heartbeat(self) -> None:
+        """Renew this daemon's leases; poll at once the feeds whose holder went quiet.
+
+        A coroutine, so that it runs on the event loop with every other use of the store's
+        connection (APScheduler runs plain functions in worker threads)."""
+        if self.leases is None:
+            return
+        try:
+            orphaned = self.leases.heartbeat(list(self._feeds))
+        except StorageError as exc:
+            log.warning("heartbeat failed (store unavailable): %s", exc)
+            return
+        for url in orphaned:
+            self._poll_at(url, datetime.now(UTC))
 
     def prune(self) -> None:
         retention = self.config.settings.retention
@@ -146,6 +180,11 @@ class Daemon:
                 result["stories"],
                 retention,
             )
+
+    async def _prune_job(self) -> None:
+        # on the event loop, not in APScheduler's worker thread: the store's connection
+        # belongs to the loop's thread
+        self.prune()
 
     def _schedule_next(self, url: str) -> None:
         """Move the feed's next run to the time the pipeline decided (adaptive, backoff)."""
@@ -202,15 +241,26 @@ class Daemon:
         self.apply(self.config)
         if self.config.settings.retention is not None:
             self.scheduler.add_job(
-                self.prune,
+                self._prune_job,
                 IntervalTrigger(hours=6),
                 id="retention",
                 max_instances=1,
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
             )
+        if self.leases is not None:
+            await self.heartbeat()
+            self.scheduler.add_job(
+                self.heartbeat,
+                IntervalTrigger(seconds=max(0.5, self.leases.ttl / 4)),
+                id="heartbeat",
+                max_instances=1,
+                coalesce=True,
+            )
         self.scheduler.start()
         log.info("daemon started: %d feeds", len(self._feeds))
+        if self.leases is not None:
+            log.info("sharing the store as daemon %s", self.leases.id)
         watcher = asyncio.create_task(self._watch())
         await self._stop.wait()
         # pause first: APScheduler's asyncio executor cancels running jobs on shutdown, and
@@ -224,6 +274,9 @@ class Daemon:
             if pending:
                 await asyncio.wait(pending, timeout=5)
         self.scheduler.shutdown(wait=False)
+        if self.leases is not None:
+            with contextlib.suppress(StorageError):
+                self.leases.release()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         log.info("daemon stopped")

@@ -153,12 +153,40 @@ class Ingest:
             self._ingest_one(article, timer, counts, prepared.get(article.key))
             yield
 
+    def forget(self) -> None:
+        """Drop the clusterer's and dedupe's memory, to be restored from the store at the next
+        article: after a write failed (the memory holds a placement the store does not)."""
+        self.clusterer.__init__(self.clusterer.settings)  # type: ignore[misc]
+        self.near_duplicates.__init__(  # type: ignore[misc]
+            window=self.near_duplicates.window, threshold=self.near_duplicates.threshold
+        )
+        self._warm = False
+
     def _ingest_one(
         self,
         article: NewArticle,
         timer: StageTimer,
         counts: IngestCounts,
         prepared: Prepared | None = None,
+    ) -> None:
+        try:
+            with self.store.placing() as others:
+                # articles other daemons stored meanwhile (PostgreSQL) join the window first
+                for doc, story_id in others:
+                    if self.clusterer.story_of(doc.id) is None:
+                        self.clusterer.restore(doc, story_id)
+                        self.near_duplicates.add(doc)
+                self._place(article, timer, counts, prepared)
+        except BaseException:
+            self.forget()
+            raise
+
+    def _place(
+        self,
+        article: NewArticle,
+        timer: StageTimer,
+        counts: IngestCounts,
+        prepared: Prepared | None,
     ) -> None:
         with timer.stage("dedupe"):
             existing = self.store.lookup(article.guid, article.canonical_url, (article.key,))

@@ -1,14 +1,16 @@
 """Storage behind one small interface.
 
-The pipeline and the read side only talk to :class:`Store`; ``sqlite.py`` implements it
-(with ``schema.py``, ``reads.py`` and ``web_reads.py``). A second backend (PostgreSQL for
-several instances) would implement the same protocol next to it, reusing ``rows.py`` (rows
-<-> records, read by column name) and mirroring the SQLite modules one for one.
+The pipeline and the read side only talk to :class:`Store`; ``sql.py`` implements it once
+for SQLite (the default) and PostgreSQL (several daemons sharing one database), with
+``tables.py`` (the schema), ``schema.py`` (its versions), ``engine.py`` (connections and the
+engines' few differences), ``reads.py``, ``web_reads.py``, ``corrections.py`` and
+``leases.py`` (several daemons).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -119,6 +121,7 @@ class Store(Protocol):
         self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
     ) -> int: ...
     def recent_docs(self, since: datetime) -> Iterator[tuple[ClusterDoc, str]]: ...
+    def placing(self) -> AbstractContextManager[list[tuple[ClusterDoc, str]]]: ...
     def latest_time(self) -> datetime | None: ...
     def prune(self, before: datetime) -> dict[str, int]: ...
 

@@ -178,4 +178,5 @@ def _record(
         "VALUES (?, ?, ?, ?, ?)",
         (kind, article, story, other, to_db(now)),
     )
+    assert number is not None
     return Correction(number, kind, story, other, now, article)

@@ -145,14 +145,13 @@ class Row(tuple[Any, ...]):
         return list(self._names)
 
 
+@lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("PgRow", (Row,), {"_names": {name: i for i, name in enumerate(names)}})
+
+
 def _row_factory(cursor: Any) -> Any:
-    names = {d.name: i for i, d in enumerate(cursor.description or ())}
-    cls = type("PgRow", (Row,), {"_names": names})
-
-    def make(values: Sequence[Any]) -> Row:
-        return cls(values)
-
-    return make
+    return _row_class(tuple(d.name for d in cursor.description or ()))
 
 
 class Connection:
@@ -178,10 +177,10 @@ class Connection:
             with self.raw.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
 
-    def insert_id(self, sql: str, params: Params) -> int:
-        """Run an INSERT and return the new row's ``id``."""
+    def insert_id(self, sql: str, params: Params) -> int | None:
+        """Run an INSERT and return the new row's ``id`` (None: ON CONFLICT skipped it)."""
         row = self.execute(sql + " RETURNING id", params).fetchone()
-        return int(row[0])
+        return int(row[0]) if row is not None else None
 
     def close(self) -> None:
         self.raw.close()

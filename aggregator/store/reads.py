@@ -76,7 +76,12 @@ class SqlReads:
     def _article_select(self) -> str:
         return article_select(self._db.dialect)
 
+    def reconnect(self) -> None:
+        """Connect anew when the server went away (SqlStore)."""
+
     def _query(self, sql: str, params: Params = ()) -> list[Row]:
+        if self._broken:
+            self.reconnect()
         with self._errors():
             return list(self._db.execute(sql, params).fetchall())
 

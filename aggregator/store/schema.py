@@ -170,8 +170,13 @@ def user_version(db: Connection) -> int:
     """The schema version the database is at (0: empty)."""
     if not db.pg:
         return int(db.execute("PRAGMA user_version").fetchone()[0])
-    row = db.execute("SELECT to_regclass('aggregator_schema')").fetchone()
-    if row[0] is None:
+    # pg_tables, not to_regclass(): the latter may answer from a catalog cache that has not
+    # seen the tables another daemon created while this one waited for the schema lock
+    row = db.execute(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
+        "AND tablename = 'aggregator_schema'"
+    ).fetchone()
+    if not row[0]:
         return 0
     return int(db.execute("SELECT version FROM aggregator_schema").fetchone()[0])
 

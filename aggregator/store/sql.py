@@ -10,22 +10,24 @@ driver errors wrapped into :class:`StorageError` at this boundary. The layers:
     rows.py       rows <-> records
     reads.py      SqlReads: the Store protocol's read side
     web_reads.py  WebReads(SqlReads): paged and filtered reads for aggregator.web
-    sql.py        SqlStore(WebReads): opening, atomic(), feeds and the writes
+    base.py       SqlBase(WebReads): opening, atomic(), placing(), reconnecting
+    sql.py        SqlStore(SqlBase): feeds, the writes, pages waiting, corrections
+    leases.py     several daemons on PostgreSQL: feed leases, heartbeats, placement lock
+    copy.py       copying a store (aggregator migrate)
 """
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from aggregator.errors import StorageError
 from aggregator.store import ExistingRef, FeedState, Overview, corrections
-from aggregator.store.engine import Connection, Location, connect, location
+from aggregator.store.base import SqlBase
+from aggregator.store.engine import Connection
+from aggregator.store.leases import Holder, holders
+from aggregator.store.reads import follow_merges
 from aggregator.store.rows import (
     Row,
     article_to_row,
@@ -38,112 +40,13 @@ from aggregator.store.rows import (
     to_db,
     utc_now,
 )
-from aggregator.store.schema import LATEST, migrate, user_version
 from aggregator.store.sql_accounts import SqlAccounts
-from aggregator.store.web_reads import WebReads
 from aggregator.types import ClusterDoc, Correction, NewArticle, PageFill, PendingPage, Placement
 
 
-class SqlStore(WebReads, SqlAccounts):
-    """The store at ``where``: ``<storage>/aggregator.sqlite3``, or a PostgreSQL database."""
-
-    def __init__(self, where: Location | Path, *, readonly: bool = False):
-        self.where = where if isinstance(where, Location) else Location(Path(where))
-        self.directory = self.where.directory
-        self.path = self.where.path
-        self.readonly = readonly
-        self._depth = 0
-        if not self.where.url and readonly:
-            if not self.path.exists():
-                raise StorageError(f"{self.path}: no database here yet (run the aggregator first)")
-            with self._errors():
-                behind = _behind(self.path)
-            if behind:
-                # a reader met a database the new program has not upgraded yet: the
-                # migrations only add, so run them once rather than fail on a new table
-                # (a reader without write access reads on; the daemon will upgrade)
-                with contextlib.suppress(StorageError):
-                    SqlStore(self.where).close()
-        self._db = self._open()
-
-    def _open(self) -> Connection:
-        with self._errors():
-            db = connect(self.where, readonly=self.readonly)
-            self._db = db
-            if not self.readonly:
-                migrate(db, self.atomic, self.where)
-            else:
-                if db.pg and user_version(db) < LATEST:
-                    raise StorageError(
-                        f"{self.where.describe()}: no aggregator store here yet, or an older "
-                        "one (run the aggregator first)"
-                    )
-                # A reader (one CLI command, one web request) sees one snapshot for the
-                # store's life: without it, a write landing between two of its queries shows
-                # a story counted with 2 articles and listed with 4. In WAL mode this never
-                # blocks the writer; close() ends the transaction.
-                db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if db.pg else "BEGIN")
-        self._broken = False
-        return db
-
-    # ------------------------------------------------------------------ plumbing
-    def __enter__(self) -> SqlStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(*_CLOSE_ERRORS):
-            self._db.close()
-
-    @property
-    def shared(self) -> bool:
-        """Whether several daemons may write here at once (PostgreSQL)."""
-        return self._db.pg
-
-    def reconnect(self) -> None:
-        """A new connection if the server went away (raises StorageError while it is down)."""
-        if self._broken and self._depth == 0:
-            self.close()
-            self._db = self._open()
-
-    @contextmanager
-    def atomic(self) -> Iterator[Connection]:
-        """A transaction; nested calls become savepoints."""
-        outermost = self._depth == 0
-        if outermost:
-            self.reconnect()
-        name = f"sp{self._depth}"
-        db = self._db
-        with self._errors():
-            db.execute(
-                ("BEGIN" if db.pg else "BEGIN IMMEDIATE") if outermost else f"SAVEPOINT {name}"
-            )
-        self._depth += 1
-        try:
-            with self._errors():
-                yield db
-        except BaseException:
-            self._depth -= 1
-            with contextlib.suppress(*_CLOSE_ERRORS):
-                if outermost:
-                    db.execute("ROLLBACK")
-                else:
-                    db.execute(f"ROLLBACK TO {name}")
-                    db.execute(f"RELEASE {name}")
-            raise
-        self._depth -= 1
-        with self._errors():
-            db.execute("COMMIT" if outermost else f"RELEASE {name}")
-
-    def schema_version(self) -> int:
-        return user_version(self._db)
-
-    def integrity_check(self) -> str:
-        if self._db.pg:
-            return "ok"  # PostgreSQL checks its pages itself
-        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+class SqlStore(SqlBase, SqlAccounts):
+    """The store at ``where``: ``<storage>/aggregator.sqlite3``, or a PostgreSQL database:
+    feeds, the writes, pages waiting, corrections and retention; readers' accounts."""
 
     # ------------------------------------------------------------------ feeds
     def feed_state(self, url: str) -> FeedState | None:
@@ -162,6 +65,7 @@ class SqlStore(WebReads, SqlAccounts):
     def save_feed_state(self, state: FeedState) -> None:
         values = feed_to_row(state)
         with self.atomic() as db:
+            self._holding(db, state.url)
             db.execute(_insert("feeds", values, upsert_on="url"), values)
 
     # ------------------------------------------------------------------ write side
@@ -181,6 +85,7 @@ class SqlStore(WebReads, SqlAccounts):
 
     def add_listing(self, key: str, feed_url: str) -> None:
         with self.atomic() as db:
+            self._holding(db, feed_url)
             db.execute(
                 _LIST_ARTICLE + "SELECT id, ?, ? FROM articles WHERE key = ?" + _LISTED,
                 (feed_url, to_db(utc_now()), key),
@@ -189,8 +94,26 @@ class SqlStore(WebReads, SqlAccounts):
     def add_article(
         self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
     ) -> int:
-        """Write one article with its story and merges, all in one transaction."""
+        """Write one article with its story and merges, all in one transaction.
+
+        An article whose key is stored already (another writer was first: the unique key
+        decides, not an earlier read) is only listed under this feed; nothing else changes.
+        """
+        try:
+            return self._add_article(article, placement, duplicate_of_key)
+        except _AlreadyStored:
+            if article.feed_url:
+                self.add_listing(article.key, article.feed_url)
+            return int(self._query("SELECT id FROM articles WHERE key = ?", (article.key,))[0][0])
+
+    def _add_article(
+        self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
+    ) -> int:
         with self.atomic() as db:
+            self._holding(db, article.feed_url)
+            if db.pg:
+                # another daemon may have merged away a story this daemon's memory still has
+                placement = _resolved(db, placement)
             for absorbed, surviving in placement.merges:
                 corrections.merge_into(db, absorbed, surviving, utc_now())
             self._upsert_story(db, placement, sort_time(article))
@@ -201,7 +124,12 @@ class SqlStore(WebReads, SqlAccounts):
                 ).fetchone()
                 dup_id = row[0] if row else None
             values = article_to_row(article, placement, dup_id)
-            article_id = db.insert_id(_insert("articles", values), values)
+            article_id = db.insert_id(
+                _insert("articles", values) + " ON CONFLICT (key) DO NOTHING", values
+            )
+            if article_id is None:
+                raise _AlreadyStored  # undoes the story's and merges' writes above
+            self._seen_id = max(self._seen_id, article_id)
             if article.feed_url:
                 db.execute(
                     _LIST_ARTICLE + "VALUES (?, ?, ?)" + _LISTED,
@@ -234,6 +162,8 @@ class SqlStore(WebReads, SqlAccounts):
 
     def recent_docs(self, since: datetime) -> Iterator[tuple[ClusterDoc, str]]:
         """Articles of the clustering window, oldest first, to rebuild the clusterer."""
+        if self._db.pg:  # placing() hands over what others store from here on
+            self._seen_id = self._last_article_id()
         rows = self._query(
             "SELECT key, title, text, sort_time, source, story_id FROM articles "
             "WHERE sort_time >= ? AND story_id IS NOT NULL ORDER BY sort_time, id",
@@ -253,6 +183,7 @@ class SqlStore(WebReads, SqlAccounts):
         longer stored) is left as it is."""
         now = to_db(utc_now())
         with self.atomic() as db:
+            self._holding(db, feed_url)
             db.executemany(
                 "INSERT INTO page_backlog (article_key, feed_url, url, queued) "
                 "SELECT key, ?, ?, ? FROM articles WHERE key = ? "
@@ -336,6 +267,13 @@ class SqlStore(WebReads, SqlAccounts):
         )
         return doc_from_row(rows[0]) if rows else None
 
+    def daemons(self) -> list[Holder]:
+        """The daemons sharing this store and the feeds each holds (none on SQLite)."""
+        if not self._db.pg:
+            return []
+        with self._errors():
+            return holders(self._db)
+
     def overview(self) -> Overview:
         """Counts, feeds, body health and pages waiting, in one read."""
         return Overview(
@@ -396,27 +334,24 @@ class SqlStore(WebReads, SqlAccounts):
         return {"articles": articles, "stories": stories, "vacuumed": vacuumed}
 
 
-def _behind(path: Path) -> bool:
-    """Whether the SQLite database at ``path`` has not run every migration yet."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    try:
-        return int(db.execute("PRAGMA user_version").fetchone()[0]) < LATEST
-    finally:
-        db.close()
+class _AlreadyStored(Exception):
+    """An article's key was taken by another writer between the lookup and the insert."""
 
 
-def open_store(directory: Path, database: str | None = None, *, readonly: bool = False) -> SqlStore:
-    """The store: PostgreSQL at ``database`` (or env AGGREGATOR_DATABASE), else the SQLite
-    file in ``directory``."""
-    return SqlStore(location(directory, database), readonly=readonly)
+def _resolved(db: Connection, placement: Placement) -> Placement:
+    """The placement with its story ids as they are now, merges followed."""
+    story = follow_merges(db, placement.story_id) or placement.story_id
+    merges = tuple(
+        (a, s)
+        for a, s in (
+            (follow_merges(db, a) or a, follow_merges(db, s) or s) for a, s in placement.merges
+        )
+        if a != s
+    )
+    if (story, merges) == (placement.story_id, placement.merges):
+        return placement
+    return replace(placement, story_id=story, merges=merges)
 
-
-# errors closing or rolling back a connection that is gone already
-_CLOSE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, StorageError)
-with contextlib.suppress(ImportError):
-    import psycopg
-
-    _CLOSE_ERRORS = (*_CLOSE_ERRORS, psycopg.Error)
 
 # both ways an article gets listed under a feed (a repeat listing is a no-op)
 _LIST_ARTICLE = "INSERT INTO article_feeds (article_id, feed_url, first_seen) "

@@ -214,6 +214,8 @@ star_marks = _marks("star_marks")
 TABLES_V6 = (feeds, stories, articles, article_feeds, story_merges, page_backlog, corrections)
 TABLES_V7 = (feed_leases, daemons)
 TABLES_V8 = (users, user_tokens, read_marks, star_marks)
+# what `aggregator migrate` copies, parents before children (not the daemons' leases)
+COPIED = TABLES_V6 + TABLES_V8
 
 
 def create_statements(dialect: Dialect, tables: tuple[Table, ...]) -> list[str]:

@@ -76,10 +76,12 @@ def test_help_prints_and_exits_zero(
 
 
 def test_every_command_takes_config_and_storage() -> None:
-    # README: "All commands take `--config PATH` ... and `--storage DIR`"
+    # README: "All commands take `--config PATH`, `--storage DIR` and `--database URL`"
     for path in _leaves():
-        args = _parse_or_fail([*path, "--config", "c.yaml", "--storage", "s", *_required(path)])
-        assert (args.config, args.storage) == ("c.yaml", "s"), path
+        args = _parse_or_fail(
+            [*path, "--config", "c.yaml", "--storage", "s", "--database", "d", *_required(path)]
+        )
+        assert (args.config, args.storage, args.database) == ("c.yaml", "s", "d"), path
 
 
 def _required(path: tuple[str, ...]) -> list[str]:

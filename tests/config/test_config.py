@@ -627,3 +627,12 @@ def test_parse_size(value: str | int, expected: int) -> None:
 def test_parse_size_rejects(value: str | int) -> None:
     with pytest.raises(ValueError):
         parse_size(value)
+
+
+def test_database_is_a_postgresql_url_or_nothing() -> None:
+    url = "postgresql://news@db.example:5432/news"
+    config = parse(f"feeds:\n  - url: https://a.example/rss\nsettings:\n  database: {url}\n")
+    assert config.settings.database == url
+    assert parse("feeds:\n  - url: https://a.example/rss\n").settings.database is None
+    error = error_of("feeds:\n  - url: https://a.example/rss\nsettings:\n  database: mysql://x/y\n")
+    assert "settings.database" in str(error) and "postgresql://" in str(error)

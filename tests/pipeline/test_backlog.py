@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aggregator.pipeline import MAX_PAGES_PER_POLL
 from tests.support.commands import aggregator
 from tests.support.hostile import publish_archive
@@ -22,6 +24,13 @@ ENTRIES = 181
 def _status(config: Path, storage: Path) -> dict:
     out = aggregator("status", "--json", "--config", str(config), "--storage", str(storage))
     return json.loads(out.stdout)
+
+
+@pytest.fixture(autouse=True)
+def _engine(database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test on both engines: the commands find PostgreSQL in AGGREGATOR_DATABASE."""
+    if database:
+        monkeypatch.setenv("AGGREGATOR_DATABASE", database)
 
 
 def _sources(storage: Path) -> list[str]:

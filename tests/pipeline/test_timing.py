@@ -10,7 +10,8 @@ import pytest
 from aggregator.cluster.clusterer import Clusterer
 from aggregator.identity.near import NearDuplicates
 from aggregator.pipeline import IngestCounts, Pipeline, ingest
-from aggregator.store.sqlite import SqliteStore
+from aggregator.store.engine import location
+from aggregator.store.sql import SqlStore
 from aggregator.timing import StageTimer
 from aggregator.types import NewArticle
 
@@ -34,8 +35,8 @@ def article(n: int) -> NewArticle:
 
 
 @pytest.fixture
-def pipeline(tmp_path):
-    store = SqliteStore(tmp_path)
+def pipeline(tmp_path, database):
+    store = SqlStore(location(tmp_path, database))
     yield Pipeline(store, None, None, Clusterer(), NearDuplicates())
     store.close()
 
@@ -98,10 +99,10 @@ def test_storing_gives_the_loop_a_turn_between_articles(pipeline):
     assert {1, 2} <= set(seen)  # the watcher ran while the store was part-way through
 
 
-def test_restoring_the_window_at_start_up_gives_the_loop_turns(tmp_path, monkeypatch):
+def test_restoring_the_window_at_start_up_gives_the_loop_turns(tmp_path, monkeypatch, database):
     """The daemon's start-up restore yields like storing does (here: a clock that says every
     step took a second), and restores what the blocking warm_up restores."""
-    store = SqliteStore(tmp_path)
+    store = SqlStore(location(tmp_path, database))
     Pipeline(store, None, None, Clusterer(), NearDuplicates()).ingest(
         [article(n) for n in range(4)]
     )

@@ -10,8 +10,8 @@ import pytest
 
 from aggregator.errors import StorageError
 from aggregator.store import FeedState
-from aggregator.store.schema import LATEST
 from aggregator.store.engine import location
+from aggregator.store.schema import LATEST
 from aggregator.store.sql import SqlStore
 from aggregator.store.sqlite import SqliteStore
 from aggregator.types import NewArticle, Placement

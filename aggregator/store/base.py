@@ -1,0 +1,179 @@
+"""The store's connection, for both engines: opening and upgrading, transactions
+(:meth:`SqlBase.atomic`), reconnecting after the server went away, and placement one writer
+at a time (:meth:`SqlBase.placing`). :class:`~aggregator.store.sql.SqlStore` adds the writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self
+
+from aggregator.errors import StorageError
+from aggregator.store.engine import Connection, Location, connect
+from aggregator.store.leases import PLACEMENT_LOCK, check_lease
+from aggregator.store.rows import doc_from_row
+from aggregator.store.schema import LATEST, migrate, user_version
+from aggregator.store.web_reads import WebReads
+from aggregator.types import ClusterDoc
+
+
+class SqlBase(WebReads):
+    """The store's connection: opening (and upgrading), transactions, reconnecting, and
+    placement one writer at a time."""
+
+    # the daemon whose feed leases every write for a feed is checked against (several
+    # daemons on PostgreSQL); None: no checks (SQLite, one-off commands)
+    lease_holder: str | None = None
+    _seen_id = 0  # the last article placing() knows of (PostgreSQL)
+
+    def __init__(self, where: Location | Path, *, readonly: bool = False):
+        self.where = where if isinstance(where, Location) else Location(Path(where))
+        self.directory = self.where.directory
+        self.path = self.where.path
+        self.readonly = readonly
+        self._depth = 0
+        if not self.where.url and readonly:
+            if not self.path.exists():
+                raise StorageError(f"{self.path}: no database here yet (run the aggregator first)")
+            with self._errors():
+                behind = _behind(self.path)
+            if behind:
+                # a reader met a database the new program has not upgraded yet: the
+                # migrations only add, so run them once rather than fail on a new table
+                # (a reader without write access reads on; the daemon will upgrade)
+                with contextlib.suppress(StorageError):
+                    type(self)(self.where).close()
+        self._db = self._open()
+
+    def _open(self) -> Connection:
+        with self._errors():
+            db = connect(self.where, readonly=self.readonly)
+            self._db = db
+            if not self.readonly:
+                migrate(db, self.atomic, self.where)
+            else:
+                if db.pg and user_version(db) < LATEST:
+                    raise StorageError(
+                        f"{self.where.describe()}: no aggregator store here yet, or an older "
+                        "one (run the aggregator first)"
+                    )
+                # A reader (one CLI command, one web request) sees one snapshot for the
+                # store's life: without it, a write landing between two of its queries shows
+                # a story counted with 2 articles and listed with 4. In WAL mode this never
+                # blocks the writer; close() ends the transaction.
+                db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if db.pg else "BEGIN")
+        self._broken = False
+        if db.pg and not self.readonly and not self._seen_id:  # (not on reconnecting)
+            self._seen_id = self._last_article_id()
+        return db
+
+    # ------------------------------------------------------------------ plumbing
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(*_CLOSE_ERRORS):
+            self._db.close()
+
+    @property
+    def shared(self) -> bool:
+        """Whether several daemons may write here at once (PostgreSQL)."""
+        return self._db.pg
+
+    def reconnect(self) -> None:
+        """A new connection if the server went away (raises StorageError while it is down)."""
+        if self._broken and self._depth == 0:
+            self.close()
+            self._db = self._open()
+
+    @contextmanager
+    def atomic(self) -> Iterator[Connection]:
+        """A transaction; nested calls become savepoints."""
+        outermost = self._depth == 0
+        if outermost:
+            self.reconnect()
+        name = f"sp{self._depth}"
+        db = self._db
+        with self._errors():
+            db.execute(
+                ("BEGIN" if db.pg else "BEGIN IMMEDIATE") if outermost else f"SAVEPOINT {name}"
+            )
+        self._depth += 1
+        try:
+            with self._errors():
+                yield db
+        except BaseException:
+            self._depth -= 1
+            with contextlib.suppress(*_CLOSE_ERRORS):
+                if outermost:
+                    db.execute("ROLLBACK")
+                else:
+                    db.execute(f"ROLLBACK TO {name}")
+                    db.execute(f"RELEASE {name}")
+            raise
+        self._depth -= 1
+        with self._errors():
+            db.execute("COMMIT" if outermost else f"RELEASE {name}")
+
+    @contextmanager
+    def placing(self) -> Iterator[list[tuple[ClusterDoc, str]]]:
+        """One article's dedupe, placement and write, one writer at a time.
+
+        On PostgreSQL: a transaction holding the placement lock (the writes inside join it),
+        which yields the articles other daemons stored since this store last looked (they
+        belong in this daemon's clustering window too). On SQLite, where one daemon writes:
+        nothing to hold, nothing from others.
+        """
+        if not self._db.pg:
+            yield []
+            return
+        with self.atomic() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (PLACEMENT_LOCK,))
+            rows = db.execute(
+                "SELECT id, key, title, text, sort_time, source, story_id FROM articles "
+                "WHERE id > ? AND story_id IS NOT NULL ORDER BY id",
+                (self._seen_id,),
+            ).fetchall()
+            if rows:
+                self._seen_id = int(rows[-1]["id"])
+            yield [(doc_from_row(r), r["story_id"]) for r in rows]
+
+    def _last_article_id(self) -> int:
+        return int(self._query("SELECT coalesce(max(id), 0) FROM articles")[0][0])
+
+    def _holding(self, db: Connection, feed_url: str | None) -> None:
+        """LeaseLost if another daemon took the feed (checked in the write's transaction)."""
+        if self.lease_holder and feed_url and db.pg:
+            check_lease(db, self.lease_holder, feed_url)
+
+    def schema_version(self) -> int:
+        return user_version(self._db)
+
+    def integrity_check(self) -> str:
+        if self._db.pg:
+            return "ok"  # PostgreSQL checks its pages itself
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _behind(path: Path) -> bool:
+    """Whether the SQLite database at ``path`` has not run every migration yet."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return int(db.execute("PRAGMA user_version").fetchone()[0]) < LATEST
+    finally:
+        db.close()
+
+
+# errors closing or rolling back a connection that is gone already
+_CLOSE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, StorageError)
+with contextlib.suppress(ImportError):
+    import psycopg
+
+    _CLOSE_ERRORS = (*_CLOSE_ERRORS, psycopg.Error)

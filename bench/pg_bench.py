@@ -1,0 +1,142 @@
+"""PostgreSQL against SQLite: the store's cost per article in one process, and the lease
+overhead per poll. Starts a throw-away PostgreSQL (Debian's, as the tests do).
+
+    python bench/pg_bench.py [--articles 2000] [--corpus ../shared/corpus/clusters/ecbplus.jsonl]
+
+Two measures, each run on both engines, twice, best of two:
+- store path: lookup + add_article + add_listing per article, as storing a poll does
+  (inside ``placing()``, which on PostgreSQL takes the placement lock and reads what other
+  daemons stored);
+- replay: a corpus file through dedupe, clustering and storage (``aggregator replay``'s path),
+  when --corpus is given;
+- leases: one ``acquire`` (the check a daemon makes before each poll) per feed.
+The throw-away server runs with fsync off (as in the tests): figures for the client's side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from aggregator.store import leases  # noqa: E402
+from aggregator.store.engine import location  # noqa: E402
+from aggregator.store.sql import SqlStore  # noqa: E402
+from aggregator.types import NewArticle, Placement  # noqa: E402
+from tests.support.postgres import PostgresCluster, available  # noqa: E402
+
+T0 = datetime(2026, 11, 10, tzinfo=UTC)
+
+
+def _article(n: int) -> NewArticle:
+    return NewArticle(
+        key=f"k{n}",
+        guid=f"g{n}",
+        url=f"http://x.example/{n}",
+        canonical_url=f"http://x.example/{n}",
+        title=f"Title {n}",
+        feed_url=f"http://f.example/{n % 50}.xml",
+        source="S",
+        published=T0 + timedelta(minutes=n),
+        fetched=T0,
+        text="body text " * 80,
+        text_source="page",
+        tags=("a",),
+    )
+
+
+def store_path(store: SqlStore, n: int) -> tuple[float, float]:
+    """ms per article: wall and this process's CPU."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(n):
+        a = _article(i)
+        with store.placing():
+            store.lookup(a.guid, a.canonical_url, (a.key,))
+            story = Placement(f"s{i // 3}", 0.5, i % 3 == 0, story_title="T")
+            store.add_article(a, story, None)
+            store.add_listing(a.key, "http://f.example/other.xml")
+    return 1000 * (time.perf_counter() - wall) / n, 1000 * (time.process_time() - cpu) / n
+
+
+def replay(corpus: Path, url: str | None) -> tuple[float, float, int]:
+    from aggregator.cli.common import build_pipeline
+    from aggregator.config.model import Settings
+    from aggregator.read.replay import arrivals, read_records, to_article
+
+    now = datetime.now(UTC)
+    articles = [to_article(r, arrived=a or now) for r, a in arrivals(read_records(corpus))]
+    with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
+        pipeline = build_pipeline(Settings(), store, fetching=False)
+        wall, cpu = time.perf_counter(), time.process_time()
+        pipeline.ingest(articles, presorted=True)
+        n = len(articles)
+        return 1000 * (time.perf_counter() - wall) / n, 1000 * (time.process_time() - cpu) / n, n
+
+
+def lease_overhead(store: SqlStore, feeds: int) -> float:
+    """ms per acquire (the check before each poll) on a lease this daemon holds."""
+    with store.atomic() as db:
+        leases.heartbeat(db, "bench", "host", 1, 60.0)
+        for i in range(feeds):
+            leases.acquire(db, "bench", f"http://f.example/{i}.xml", 60.0)
+    started = time.perf_counter()
+    for i in range(feeds):
+        with store.atomic() as db:
+            leases.acquire(db, "bench", f"http://f.example/{i}.xml", 60.0, feeds)
+    return 1000 * (time.perf_counter() - started) / feeds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--feeds", type=int, default=1000, help="leases taken, for the overhead")
+    parser.add_argument("--corpus", type=Path, default=None)
+    args = parser.parse_args()
+    if reason := available():
+        print(f"skipped: {reason}")
+        return 0
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        print("| measure | SQLite | PostgreSQL | ratio |\n|---|---|---|---|")
+        for name, run in (("store path", lambda url: store_path_on(url, args.articles)),) + (
+            (("replay", lambda url: replay(args.corpus, url)[:2]),) if args.corpus else ()
+        ):
+            figures = {}
+            for engine in ("sqlite", "postgresql"):
+                best = min(
+                    (
+                        run(cluster.create_database() if engine == "postgresql" else None)
+                        for _ in "ab"
+                    ),
+                    key=lambda r: r[1],
+                )
+                figures[engine] = best
+            s, p = figures["sqlite"], figures["postgresql"]
+            print(f"| {name}, wall ms/article | {s[0]:.2f} | {p[0]:.2f} | {p[0] / s[0]:.2f}x |")
+            print(
+                f"| {name}, CPU ms/article (this process) | {s[1]:.2f} | {p[1]:.2f} | {p[1] / s[1]:.2f}x |"
+            )
+        url = cluster.create_database()
+        with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
+            ms = lease_overhead(store, args.feeds)
+        print(f"| lease check per poll, ms ({args.feeds} feeds held) | - | {ms:.2f} | |")
+    finally:
+        cluster.destroy()
+    return 0
+
+
+def store_path_on(url: str | None, n: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
+        return store_path(store, n)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
