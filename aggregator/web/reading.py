@@ -13,7 +13,7 @@ the page it was sent from (303), so the counts a reader sees are always fresh.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,24 +50,21 @@ class ReaderMarks:
     read: frozenset[int] = frozenset()  # article ids
     starred: frozenset[int] = frozenset()
 
-    def _button(self, action: str, fields: dict[str, str | Sequence[str]], label: str) -> str:
+    def _button(self, action: str, fields: Mapping[str, str | Sequence[str]], label: str) -> str:
         assert self.request is not None
         return button(action, fields, label, self.request, here(self.request))
 
-    def card(self, story_id: str) -> str:
+    def card(self, story_id: str, cls: str = "reading") -> str:
         """A front-page card's line: unread count and a button to mark the story read."""
         if self.request is None:
             return ""
         n = self.unread.get(story_id, 0)
         if n:
-            return (
-                f'<div class="reading"><span class="unread">{n} unread</span>'
-                f"{self._button('/read', {'story': story_id, 'read': '1'}, 'Mark read')}</div>"
-            )
-        return (
-            '<div class="reading"><span class="done">Read</span>'
-            f"{self._button('/read', {'story': story_id, 'read': '0'}, 'Mark unread')}</div>"
-        )
+            state, label = f'<span class="unread">{n} unread</span>', "Mark read"
+        else:
+            state, label = '<span class="done">Read</span>', "Mark unread"
+        change = {"story": story_id, "read": "1" if n else "0"}
+        return f'<div class="{cls}">{state}{self._button("/read", change, label)}</div>'
 
     def page(self, story_ids: Sequence[str]) -> str:
         """A button that marks every story of this page read."""
@@ -79,9 +76,7 @@ class ReaderMarks:
 
     def story(self, story_id: str) -> str:
         """The story page's line: how many articles are unread, mark the story (un)read."""
-        if self.request is None:
-            return ""
-        return self.card(story_id).replace('class="reading"', 'class="reading story"', 1)
+        return self.card(story_id, "reading story")
 
     def article(self, article: StoredArticle) -> str:
         """An article's state on the story page: unread, and a star to toggle."""
