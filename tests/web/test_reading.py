@@ -6,8 +6,15 @@ Over real HTTP to the real server (127.0.0.1), on copies of the store test_serve
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from aggregator.store.sqlite import SqliteStore
@@ -196,3 +203,33 @@ def test_a_private_server_needs_a_login_except_for_health_and_metrics(store):
         for path in ("/", "/sources", "/api", "/starred", "/api/stories", "/feed.atom"):
             assert client.get(path).status_code == 200, path
         assert post_forms(client.get("/?since=all").text)
+
+
+def test_aggregator_serve_reads_public_false_from_feeds_yaml(store, tmp_path):
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "feeds: [https://example.org/rss.xml]\nsettings:\n  http: {port: 0, public: false}\n"
+    )
+    command = [sys.executable, "-m", "aggregator", "serve", "--config", str(config)]
+    command += ["--storage", str(store), "--log-level", "info"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    found: list[str] = []
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            found.extend(re.findall(r"serving readers at (http://\S+)", line))
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 60  # a safety net, not a timing assertion
+        while not found and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert found, "aggregator serve did not start"
+        with httpx.Client(base_url=found[0], timeout=30) as client:
+            assert client.get("/").status_code == 303
+            assert client.get("/api/stories").status_code == 401
+            assert client.get("/healthz").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
