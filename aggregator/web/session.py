@@ -225,8 +225,8 @@ class SessionGate:
         self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)  # the stylesheet is the same for everyone
             return
         headers = Headers(scope=scope)
         token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE, "")
