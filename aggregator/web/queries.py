@@ -227,8 +227,11 @@ def story_page(
     offset: int,
     order: str = "size",
     cache: StoryCache | None = None,
+    keep: Callable[[list[StoryRecord]], list[StoryRecord]] | None = None,
 ) -> StoryPage:
-    """One page of stories as readers see them: biggest and newest first by default."""
+    """One page of stories as readers see them: biggest and newest first by default.
+
+    ``keep`` narrows every matching story down before paging (a reader's unread ones)."""
     since = flt.since_time(now)
     if since is not None:  # to the minute, so that requests within a minute share a cache entry
         since = since.replace(second=0, microsecond=0)
@@ -245,11 +248,16 @@ def story_page(
             offset=offset,
         )
 
-    if cache is None:
+    if cache is None and keep is None:
         records, total = matching(limit, offset)
     else:
         key = (since, flt.tag, flt.feed, flt.min_sources, flt.words(), order)
-        every = cache.get(store, key, lambda: matching(None, 0)[0])
+        if cache is None:
+            every = matching(None, 0)[0]
+        else:
+            every = cache.get(store, key, lambda: matching(None, 0)[0])
+        if keep is not None:
+            every = keep(every)
         records, total = every[offset : offset + limit], len(every)
     articles = store.stories_articles([r.id for r in records])
     views = tuple(story_view(r, articles[r.id]) for r in records)
