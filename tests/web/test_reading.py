@@ -195,8 +195,11 @@ def test_a_private_server_needs_a_login_except_for_health_and_metrics(store):
         assert client.get("/static/style.css").status_code == 200
         assert client.get("/login").status_code == 200
         # readers' apps log in with their own tokens: the page's gate leaves them alone
-        assert client.get("/greader/reader/api/0/token").status_code == 404
-        assert client.get("/fever/").status_code == 404
+        # (their own answer: Google Reader's 401 without a token, Fever's auth 0)
+        token = client.get("/greader/reader/api/0/token")
+        assert token.status_code == 401 and "location" not in token.headers
+        fever = client.post("/fever/?api", data={"api_key": "0" * 32})
+        assert fever.status_code == 200 and fever.json()["auth"] == 0
         page = client.get("/login?next=%2F%3Fsince%3Dall")
         response = submit(client, form(page.text, "Log in"), name="alice", password=PASSWORD)
         assert response.headers["location"] == "/?since=all"
