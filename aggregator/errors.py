@@ -11,7 +11,8 @@
     ├── StorageError         the store failed (wraps sqlite3 errors)
     ├── CorrectionError      an operator's story correction cannot apply (unknown id, ...)
     ├── WorkerDied           a worker process died under a job (extraction, parsing)
-    └── LockedError          another daemon holds the storage directory
+    ├── LockedError          another daemon holds the storage directory
+    └── QueryError           a reader's search cannot be understood (names the bad part)
 
 Anything raised that is not an ``AggregatorError`` is a bug and propagates.
 """
@@ -100,3 +101,7 @@ class LockedError(AggregatorError):
 
 class WorkerDied(AggregatorError):
     pass
+
+
+class QueryError(AggregatorError):
+    """A reader's search cannot be understood; the message names the part (``since:soon``)."""

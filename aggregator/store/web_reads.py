@@ -1,8 +1,7 @@
 """Paged and filtered reads for aggregator.web (the readers' HTTP server).
 
-Additive only: the pipeline and the Store protocol depend on none of this. Search is a LIKE
-scan over titles and bodies, measured fast enough at 5,000 stories (bench/server_bench.py);
-FTS5 would need write-side triggers.
+Additive only: the pipeline and the Store protocol depend on none of this. Words (``q``) and
+searches go through the full-text index (:mod:`aggregator.store.search`).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 from aggregator.store import BodyHealth
 from aggregator.store.reads import ARTICLE_SELECT, STORY_SELECT, SqliteReads
 from aggregator.store.rows import article_from_row, story_from_row, to_db
+from aggregator.store.search import FTS_IDS, SearchQuery, SearchResults, fts_match, run_search
 from aggregator.types import StoredArticle, StoryRecord
 
 STORY_ORDERS = {
@@ -116,6 +116,11 @@ class WebReads(SqliteReads):
         )
         return articles, total
 
+    def search(self, query: SearchQuery, *, limit: int = 20, offset: int = 0) -> SearchResults:
+        """One page of the stories matching a reader's search, best first, each with its
+        best matching articles marked (wire copies folded)."""
+        return run_search(self._query, query, limit=limit, offset=offset)
+
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every feed tag with the number of articles carrying it, most used first."""
         # few distinct tag lists exist (about one per feed): count them, then split in Python
@@ -181,19 +186,12 @@ class _Where:
             self.add(f"{column} >= :since", since=to_db(since))
 
     def words(self, words: tuple[str, ...], table: str, within: str = "{}") -> None:
-        """Each word in the title or text of ``table``, the test placed in ``within``."""
+        """Each word in the indexed text of ``table``'s article (title, summary, body, outlet),
+        the test placed in ``within``."""
         for i, word in enumerate(words):
             name = f"w{i}"
-            test = (
-                f"({table}.title LIKE :{name} ESCAPE '\\' OR {table}.text LIKE :{name} ESCAPE '\\')"
-            )
-            self.add(within.format(test), **{name: _like_pattern(word)})
+            test = f"{table}.id IN ({FTS_IDS.format(param=name)})"
+            self.add(within.format(test), **{name: fts_match((word,))})
 
     def sql(self) -> str:
         return " WHERE " + " AND ".join(self.clauses)
-
-
-def _like_pattern(word: str) -> str:
-    """``word`` as a LIKE pattern that matches it literally anywhere (ESCAPE '\\')."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

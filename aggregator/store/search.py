@@ -1,0 +1,339 @@
+"""Full-text search over the stored articles: ranked, highlighted, grouped by story.
+
+What a reader typed arrives parsed (:mod:`aggregator.read.search_query`) as a
+:class:`SearchQuery`. Everything SQLite-specific is in :func:`fts_match` (the MATCH
+expression, every term quoted: no user text is ever FTS5 syntax) and in the few ``_FTS_*``
+fragments (FTS5's ``MATCH``, ``bm25()``, ``snippet()`` and ``highlight()`` over the
+``articles_fts`` index of migration 7); the rest is plain SQL over ``articles``, so that a
+PostgreSQL store can put a ``tsvector`` version of those fragments beside them.
+
+Wire copies are folded: an article whose original also matches is left out, and its
+original counts it in ``copies``. Results are stories, best match first, each with its best
+few matching articles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aggregator.store.reads import ARTICLE_SELECT, STORY_SELECT
+from aggregator.store.rows import Row, article_from_row, story_from_row, to_db
+from aggregator.types import StoredArticle, StoryRecord
+
+# around each matched term in titles and snippets; private-use characters that feed text
+# does not carry, turned into <mark> (web) or bold (terminal) by whoever shows them
+MARK_START = "\ue000"
+MARK_END = "\ue001"
+
+HITS_PER_STORY = 3
+SNIPPET_TOKENS = 24
+
+# bm25 weights of the indexed columns (title, summary, text, source): a word in the title
+# counts for ten in the body
+_WEIGHTS = (10.0, 4.0, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A parsed search: every ``include`` and no ``exclude`` (words or phrases), within the
+    filters. ``sources``: any of these outlet names; ``tags``: all of these feed tags."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    exclude_sources: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    since: datetime | None = None
+    feed: str | None = None  # a feed URL (the web page's source menu)
+    min_sources: int = 1  # stories covered by at least this many outlets
+
+    @property
+    def ranked(self) -> bool:
+        """Whether there are words to rank by; otherwise newest first."""
+        return bool(self.include)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article: StoredArticle
+    title: str  # the article's title, matched terms between MARK_START and MARK_END
+    snippet: str  # the passage of its body (or summary) with the most matches, marked
+    rank: float  # lower is better (bm25); 0 for an unranked search
+    copies: int  # wire copies of this article folded into it
+
+
+@dataclass(frozen=True)
+class StoryHits:
+    story: StoryRecord
+    hits: tuple[SearchHit, ...]  # its best matching articles, best first
+    matches: int  # its matching articles, copies folded
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    stories: tuple[StoryHits, ...]
+    total: int  # matching stories on every page
+    limit: int
+    offset: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+# ---------------------------------------------------------------------- the FTS5 part
+def phrase(text: str) -> str:
+    """``text`` as one FTS5 phrase: a string in double quotes, inner quotes doubled. Inside
+    one, ``NEAR(``, ``*``, ``AND``, ``-`` and ``:`` are plain characters the tokenizer
+    splits on or keeps as words."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def fts_match(include: tuple[str, ...], exclude: tuple[str, ...] = ()) -> str:
+    """The MATCH expression: every included phrase, none of the excluded ones."""
+    expression = " AND ".join(phrase(t) for t in include)
+    if exclude and expression:
+        expression = f"({expression})" + "".join(f" NOT {phrase(t)}" for t in exclude)
+    return expression
+
+
+def fts_any(terms: tuple[str, ...]) -> str:
+    """A MATCH expression for articles with any of ``terms``."""
+    return " OR ".join(phrase(t) for t in terms)
+
+
+# the ids of the articles matching the parameter named {param}
+FTS_IDS = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :{param}"
+# the articles matching :match, with their score (lower is better)
+_FTS_RANKED = (
+    "SELECT a.id, a.story_id, a.duplicate_of, bm25(articles_fts, {weights}) AS rank "
+    "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+    "WHERE articles_fts MATCH :match"
+).format(weights=", ".join(str(w) for w in _WEIGHTS))
+# articles that have any of the words in :unwanted (for a search with no words to rank by)
+_FTS_EXCLUDED = "a.id NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :unwanted)"
+# what the page shows of each hit: its title and best passages, marked
+_FTS_SHOWN = (
+    "SELECT a.id, bm25(articles_fts, {weights}) AS rank, "
+    "highlight(articles_fts, 0, :start, :end) AS marked_title, "
+    "snippet(articles_fts, 2, :start, :end, '…', {tokens}) AS text_snippet, "
+    "snippet(articles_fts, 1, :start, :end, '…', {tokens}) AS summary_snippet "
+    "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+    "WHERE articles_fts MATCH :match"
+).format(weights=", ".join(str(w) for w in _WEIGHTS), tokens=SNIPPET_TOKENS)
+
+
+# ---------------------------------------------------------------------- portable SQL
+def _filters(query: SearchQuery) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE clauses (over ``articles a``) of every filter but the words, with their
+    named parameters."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if query.since is not None:
+        clauses.append("a.sort_time >= :since")
+        params["since"] = to_db(query.since)
+    if query.feed:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM article_feeds f WHERE f.article_id = a.id "
+            "AND f.feed_url = :feed)"
+        )
+        params["feed"] = query.feed
+    if query.sources:
+        tests = []
+        for i, name in enumerate(query.sources):
+            tests.append(_source_test(f"src{i}", name, params))
+        clauses.append("(" + " OR ".join(tests) + ")")
+    for i, name in enumerate(query.exclude_sources):
+        clauses.append(f"NOT coalesce({_source_test(f'xsrc{i}', name, params)}, 0 = 1)")
+    for i, tag in enumerate(query.tags):
+        clauses.append(_tag_test(f"tag{i}", tag, params))
+    for i, tag in enumerate(query.exclude_tags):
+        clauses.append("NOT " + _tag_test(f"xtag{i}", tag, params))
+    return clauses, params
+
+
+def _source_test(name: str, source: str, params: dict[str, Any]) -> str:
+    """The outlet's name is ``source`` or starts with its words (``source:bbc`` finds "BBC
+    News"), ignoring case."""
+    params[name] = source.lower()
+    params[name + "_words"] = _like_escape(source.lower()) + " %"
+    return f"(lower(a.source) = :{name} OR lower(a.source) LIKE :{name}_words ESCAPE '\\')"
+
+
+def _tag_test(name: str, tag: str, params: dict[str, Any]) -> str:
+    """The article's tags (a JSON list, as text) hold ``tag``: its JSON string is in them."""
+    params[name] = "%" + _like_escape(json.dumps(tag)) + "%"
+    return f"a.tags LIKE :{name} ESCAPE '\\'"
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def matches_sql(query: SearchQuery) -> tuple[str, dict[str, Any]]:
+    """A SELECT of the matching articles (``id, story_id, rank``), wire copies folded when
+    their original matches too, and its parameters."""
+    clauses, params = _filters(query)
+    if query.ranked:
+        params["match"] = fts_match(query.include, query.exclude)
+        hits = _FTS_RANKED + "".join(f" AND {c}" for c in clauses)
+    else:
+        if query.exclude:
+            clauses.append(_FTS_EXCLUDED)
+            params["unwanted"] = fts_any(query.exclude)
+        where = " AND ".join(clauses) or "1 = 1"
+        hits = f"SELECT a.id, a.story_id, a.duplicate_of, 0.0 AS rank FROM articles a WHERE {where}"
+    sql = (
+        f"WITH hits AS ({hits}) SELECT h.id, h.story_id, h.rank FROM hits h "
+        "WHERE h.story_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM hits o WHERE o.id = h.duplicate_of)"
+    )
+    return sql, params
+
+
+def stories_sql(query: SearchQuery) -> tuple[str, dict[str, Any], str]:
+    """The matching stories (``story_id, best, matches``), their parameters and their order:
+    best rank first, or latest article first for a search without words."""
+    sql, params = matches_sql(query)
+    best = "min(m.rank)" if query.ranked else "max(x.sort_time)"
+    order = "best, m.story_id" if query.ranked else "best DESC, m.story_id"
+    join = "" if query.ranked else " JOIN articles x ON x.id = m.id"
+    having = ""
+    if query.min_sources > 1:
+        having = (
+            " HAVING (SELECT count(DISTINCT coalesce(y.source, y.feed_url)) FROM articles y "
+            "WHERE y.story_id = m.story_id) >= :min_sources"
+        )
+        params["min_sources"] = query.min_sources
+    grouped = (
+        f"SELECT m.story_id, {best} AS best, count(*) AS matches "
+        f"FROM ({sql}) m{join} GROUP BY m.story_id{having}"
+    )
+    return grouped, params, order
+
+
+def shown_sql(query: SearchQuery, ids: list[int]) -> tuple[str, dict[str, Any]]:
+    """The marked title and snippets of the articles ``ids`` (hits of a ranked search)."""
+    marks, params = _in("id", ids)
+    params.update(match=fts_match(query.include, query.exclude), start=MARK_START, end=MARK_END)
+    return _FTS_SHOWN + f" AND a.id IN {marks}", params
+
+
+def hit_from_rows(article: Row, shown: Row | None, rank: float, copies: int) -> SearchHit:
+    """A hit from its article row (as ARTICLE_SELECT gives it) and, for a ranked search,
+    its marked title and snippets."""
+    stored = article_from_row(article)
+    if shown is None:
+        return SearchHit(stored, stored.title, _lead(stored.text or stored.summary), rank, copies)
+    snippet = shown["text_snippet"] or ""
+    if MARK_START not in snippet and MARK_START in (shown["summary_snippet"] or ""):
+        snippet = shown["summary_snippet"]
+    if not snippet.strip():
+        snippet = shown["summary_snippet"] or ""
+    return SearchHit(stored, shown["marked_title"] or stored.title, snippet, rank, copies)
+
+
+def _lead(text: str, words: int = SNIPPET_TOKENS) -> str:
+    """The first words of a body, for hits of a search with no words to mark."""
+    split = text.split()
+    return " ".join(split[:words]) + ("…" if len(split) > words else "")
+
+
+def strip_marks(text: str) -> str:
+    return text.replace(MARK_START, "").replace(MARK_END, "")
+
+
+# ---------------------------------------------------------------------- the search
+Run = Callable[[str, dict[str, Any]], Sequence[Row]]
+
+
+def run_search(run: Run, query: SearchQuery, *, limit: int, offset: int = 0) -> SearchResults:
+    """One page of the stories matching ``query``, each with its best hits; ``run`` runs one
+    SELECT with named parameters on the store's connection."""
+    grouped, params, order = stories_sql(query)
+    rows = run(
+        f"SELECT g.*, count(*) OVER () AS total FROM ({grouped}) g "
+        f"ORDER BY {order} LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
+    if rows:
+        total = int(rows[0]["total"])
+    else:  # past the last page: no row to carry the count
+        total = int(run(f"SELECT count(*) AS n FROM ({grouped}) g", params)[0]["n"])
+    story_ids = [r["story_id"] for r in rows]
+    if not story_ids:
+        return SearchResults((), total, limit, offset)
+    records = _stories(run, story_ids)
+    best = _best_hits(run, query, story_ids)
+    hits = _hits(run, query, [h for found in best.values() for h in found])
+    stories = tuple(
+        StoryHits(
+            records[sid],
+            tuple(hits[i] for i, _ in best[sid] if i in hits),
+            int(r["matches"]),
+        )
+        for r in rows
+        if (sid := r["story_id"]) in records
+    )
+    return SearchResults(stories, total, limit, offset)
+
+
+def _in(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """``(:name0, :name1, ...)`` and its parameters."""
+    params = {f"{name}{i}": v for i, v in enumerate(values)}
+    return "(" + ", ".join(f":{k}" for k in params) + ")", params
+
+
+def _stories(run: Run, story_ids: list[str]) -> dict[str, StoryRecord]:
+    marks, params = _in("story", story_ids)
+    rows = run(STORY_SELECT + f" WHERE s.id IN {marks} GROUP BY s.id", params)
+    return {r["id"]: story_from_row(r) for r in rows}
+
+
+def _best_hits(
+    run: Run, query: SearchQuery, story_ids: list[str]
+) -> dict[str, list[tuple[int, float]]]:
+    """Per story of the page: its best hits as (article id, rank), at most HITS_PER_STORY."""
+    sql, params = matches_sql(query)
+    marks, in_params = _in("story", story_ids)
+    order = "m.rank, m.id" if query.ranked else "x.sort_time DESC, m.id DESC"
+    rows = run(
+        f"SELECT m.id, m.story_id, m.rank FROM ({sql}) m JOIN articles x ON x.id = m.id "
+        f"WHERE m.story_id IN {marks} ORDER BY {order}",
+        {**params, **in_params},
+    )
+    best: dict[str, list[tuple[int, float]]] = {sid: [] for sid in story_ids}
+    for r in rows:
+        found = best[r["story_id"]]
+        if len(found) < HITS_PER_STORY:
+            found.append((int(r["id"]), float(r["rank"])))
+    return best
+
+
+def _hits(run: Run, query: SearchQuery, chosen: list[tuple[int, float]]) -> dict[int, SearchHit]:
+    """The chosen articles as hits: their rows, marks and folded copies."""
+    ids = [i for i, _ in chosen]
+    marks, params = _in("id", ids)
+    articles = {r["id"]: r for r in run(ARTICLE_SELECT + f" WHERE a.id IN {marks}", params)}
+    copies = {
+        r["duplicate_of"]: int(r["n"])
+        for r in run(
+            "SELECT duplicate_of, count(*) AS n FROM articles "
+            f"WHERE duplicate_of IN {marks} GROUP BY duplicate_of",
+            params,
+        )
+    }
+    shown: dict[int, Row] = {}
+    if query.ranked:
+        sql, shown_params = shown_sql(query, ids)
+        shown = {r["id"]: r for r in run(sql, shown_params)}
+    return {
+        i: hit_from_rows(articles[i], shown.get(i), rank, copies.get(i, 0))
+        for i, rank in chosen
+        if i in articles
+    }
