@@ -1,7 +1,7 @@
 """The `aggregator` command: builds the parser from each command group and dispatches.
 
-The groups: run.py (run, replay, demo, serve), read.py (export, digest, status, explain) and
-feeds.py (feeds ACTION); what they share is in common.py, their shared options in options.py.
+The groups: run.py (run, replay, demo, serve), read.py (export, digest, status, explain),
+search.py (search), feeds.py (feeds ACTION) and stories.py (stories ACTION); what they share is in common.py, their shared options in options.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aggregator.cli import feeds, read, run, stories
+from aggregator.cli import feeds, read, run, search, stories
 from aggregator.cli.common import DEFAULT_CONFIG, setup_logging
 from aggregator.errors import AggregatorError
 
@@ -18,6 +18,7 @@ HELP_ORDER = [
     "run",
     "export",
     "digest",
+    "search",
     "replay",
     "demo",
     "serve",
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (run, read, feeds, stories):
+    for group in (run, read, search, feeds, stories):
         group.add_parsers(sub)
     # --help lists the commands in the order users meet them, not by group
     listed = sub._choices_actions  # argparse keeps no public handle on this order

@@ -107,16 +107,14 @@ def fts_any(terms: tuple[str, ...]) -> str:
     return " OR ".join(phrase(t) for t in terms)
 
 
-# the ids of the articles matching the parameter named {param}
-FTS_IDS = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :{param}"
 # the articles matching :match, with their score (lower is better)
 _FTS_RANKED = (
     "SELECT a.id, a.story_id, a.duplicate_of, bm25(articles_fts, {weights}) AS rank "
     "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-    "WHERE articles_fts MATCH :match"
+    "WHERE articles_fts MATCH :q_match"
 ).format(weights=", ".join(str(w) for w in _WEIGHTS))
 # articles that have any of the words in :unwanted (for a search with no words to rank by)
-_FTS_EXCLUDED = "a.id NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :unwanted)"
+_FTS_EXCLUDED = "a.id NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q_unwanted)"
 # what the page shows of each hit: its title and best passages, marked
 _FTS_SHOWN = (
     "SELECT a.id, bm25(articles_fts, {weights}) AS rank, "
@@ -124,7 +122,7 @@ _FTS_SHOWN = (
     "snippet(articles_fts, 2, :start, :end, '…', {tokens}) AS text_snippet, "
     "snippet(articles_fts, 1, :start, :end, '…', {tokens}) AS summary_snippet "
     "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-    "WHERE articles_fts MATCH :match"
+    "WHERE articles_fts MATCH :q_match"
 ).format(weights=", ".join(str(w) for w in _WEIGHTS), tokens=SNIPPET_TOKENS)
 
 
@@ -135,25 +133,25 @@ def _filters(query: SearchQuery) -> tuple[list[str], dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {}
     if query.since is not None:
-        clauses.append("a.sort_time >= :since")
-        params["since"] = to_db(query.since)
+        clauses.append("a.sort_time >= :q_since")
+        params["q_since"] = to_db(query.since)
     if query.feed:
         clauses.append(
             "EXISTS (SELECT 1 FROM article_feeds f WHERE f.article_id = a.id "
-            "AND f.feed_url = :feed)"
+            "AND f.feed_url = :q_feed)"
         )
-        params["feed"] = query.feed
+        params["q_feed"] = query.feed
     if query.sources:
         tests = []
         for i, name in enumerate(query.sources):
-            tests.append(_source_test(f"src{i}", name, params))
+            tests.append(_source_test(f"q_src{i}", name, params))
         clauses.append("(" + " OR ".join(tests) + ")")
     for i, name in enumerate(query.exclude_sources):
-        clauses.append(f"NOT coalesce({_source_test(f'xsrc{i}', name, params)}, 0 = 1)")
+        clauses.append(f"NOT coalesce({_source_test(f'q_xsrc{i}', name, params)}, 0 = 1)")
     for i, tag in enumerate(query.tags):
-        clauses.append(_tag_test(f"tag{i}", tag, params))
+        clauses.append(_tag_test(f"q_tag{i}", tag, params))
     for i, tag in enumerate(query.exclude_tags):
-        clauses.append("NOT " + _tag_test(f"xtag{i}", tag, params))
+        clauses.append("NOT " + _tag_test(f"q_xtag{i}", tag, params))
     return clauses, params
 
 
@@ -175,19 +173,21 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def matches_sql(query: SearchQuery) -> tuple[str, dict[str, Any]]:
-    """A SELECT of the matching articles (``id, story_id, rank``), wire copies folded when
-    their original matches too, and its parameters."""
+def matches_sql(query: SearchQuery, *, fold: bool = True) -> tuple[str, dict[str, Any]]:
+    """A SELECT of the matching articles (``id, story_id, rank``) and its parameters (named
+    ``q_*``); ``fold``: leave out wire copies whose original matches too."""
     clauses, params = _filters(query)
     if query.ranked:
-        params["match"] = fts_match(query.include, query.exclude)
+        params["q_match"] = fts_match(query.include, query.exclude)
         hits = _FTS_RANKED + "".join(f" AND {c}" for c in clauses)
     else:
         if query.exclude:
             clauses.append(_FTS_EXCLUDED)
-            params["unwanted"] = fts_any(query.exclude)
+            params["q_unwanted"] = fts_any(query.exclude)
         where = " AND ".join(clauses) or "1 = 1"
         hits = f"SELECT a.id, a.story_id, a.duplicate_of, 0.0 AS rank FROM articles a WHERE {where}"
+    if not fold:
+        return hits, params
     sql = (
         f"WITH hits AS ({hits}) SELECT h.id, h.story_id, h.rank FROM hits h "
         "WHERE h.story_id IS NOT NULL AND NOT EXISTS "
@@ -207,9 +207,9 @@ def stories_sql(query: SearchQuery) -> tuple[str, dict[str, Any], str]:
     if query.min_sources > 1:
         having = (
             " HAVING (SELECT count(DISTINCT coalesce(y.source, y.feed_url)) FROM articles y "
-            "WHERE y.story_id = m.story_id) >= :min_sources"
+            "WHERE y.story_id = m.story_id) >= :q_min_sources"
         )
-        params["min_sources"] = query.min_sources
+        params["q_min_sources"] = query.min_sources
     grouped = (
         f"SELECT m.story_id, {best} AS best, count(*) AS matches "
         f"FROM ({sql}) m{join} GROUP BY m.story_id{having}"
@@ -220,7 +220,7 @@ def stories_sql(query: SearchQuery) -> tuple[str, dict[str, Any], str]:
 def shown_sql(query: SearchQuery, ids: list[int]) -> tuple[str, dict[str, Any]]:
     """The marked title and snippets of the articles ``ids`` (hits of a ranked search)."""
     marks, params = _in("id", ids)
-    params.update(match=fts_match(query.include, query.exclude), start=MARK_START, end=MARK_END)
+    params.update(q_match=fts_match(query.include, query.exclude), start=MARK_START, end=MARK_END)
     return _FTS_SHOWN + f" AND a.id IN {marks}", params
 
 
