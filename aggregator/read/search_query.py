@@ -17,6 +17,7 @@ A bad part raises :class:`QueryError` naming it (``since:yesterdayish: ...``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -30,6 +31,7 @@ MAX_TERMS = 16  # words and phrases, included or excluded: each one costs an ind
 FIELDS = ("source", "tag", "since")
 _QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»"}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SPACES = {MARK_START, MARK_END}
 SINCE_HINT = "expected a date like 2026-01-31 or a period like 24h or 7d"
 
 
@@ -48,7 +50,8 @@ def parse_query(text: str, now: datetime) -> SearchQuery:
     """Read a search; ``now`` is when ``since:7d`` counts back from."""
     if len(text) > MAX_CHARS:
         raise QueryError(f"the search is longer than {MAX_CHARS} characters")
-    text = text.replace(MARK_START, " ").replace(MARK_END, " ")
+    # control characters (NUL ends an FTS5 string early) and the store's marks are spaces
+    text = "".join(" " if c in _SPACES or unicodedata.category(c) == "Cc" else c for c in text)
     parts = _Parts()
     for negated, key, value, shown in _pieces(text):
         if key is None:

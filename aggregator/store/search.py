@@ -90,8 +90,8 @@ class SearchResults:
 def phrase(text: str) -> str:
     """``text`` as one FTS5 phrase: a string in double quotes, inner quotes doubled. Inside
     one, ``NEAR(``, ``*``, ``AND``, ``-`` and ``:`` are plain characters the tokenizer
-    splits on or keeps as words."""
-    return '"' + text.replace('"', '""') + '"'
+    splits on or keeps as words; a NUL, which would end the string early, is a space."""
+    return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
 
 
 def fts_match(include: tuple[str, ...], exclude: tuple[str, ...] = ()) -> str:
@@ -201,7 +201,7 @@ def stories_sql(query: SearchQuery) -> tuple[str, dict[str, Any], str]:
     best rank first, or latest article first for a search without words."""
     sql, params = matches_sql(query)
     best = "min(m.rank)" if query.ranked else "max(x.sort_time)"
-    order = "best, m.story_id" if query.ranked else "best DESC, m.story_id"
+    order = "best, story_id" if query.ranked else "best DESC, story_id"
     join = "" if query.ranked else " JOIN articles x ON x.id = m.id"
     having = ""
     if query.min_sources > 1:
