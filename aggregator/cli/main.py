@@ -48,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    words = getattr(args, "dashed_words", None)
+    if extra and words and all(e.startswith("-") and not e.startswith("--") for e in extra):
+        # `aggregator search floods -football`: a search's -word is not an option
+        setattr(args, words, [*getattr(args, words), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.config_given = args.config is not None
     if args.config is None:
         args.config = str(DEFAULT_CONFIG)

@@ -57,9 +57,11 @@ def _offset(value: str) -> int:
 
 def add_parsers(sub: Subparsers) -> None:
     parser = options.add_commands(sub, COMMANDS)["search"]
+    # -word arguments are words to leave out, not options (see main.main)
+    parser.set_defaults(dashed_words="query")
     parser.add_argument(
         "query",
-        nargs="+",
+        nargs="*",
         help='words, "phrases", -word, source:NAME, tag:TAG, since:2026-01-31 or since:7d',
     )
     parser.add_argument(

@@ -70,14 +70,15 @@ def results_text(results: SearchResults, *, bold: bool = False) -> str:
     lines = [f"{count} {'story matches' if count == 1 else 'stories match'}"]
     for n, found in enumerate(results.stories, start=results.offset + 1):
         story = found.story
-        lines.append(
-            f"{n}. {story.title} ({story.source_count} outlets, {story.article_count} articles,"
-            f" {found.matches} matching) story {story.id}"
+        sizes = (
+            f"{_count(story.source_count, 'outlet')}, {_count(story.article_count, 'article')}, "
+            f"{found.matches} matching"
         )
+        lines.append(f"{n}. {story.title} ({sizes}) story {story.id}")
         for hit in found.hits:
             a = hit.article
             when = iso_utc(a.published or a.fetched) or "time unknown"
-            copies = f", +{hit.copies} wire copies" if hit.copies else ""
+            copies = f", +{_count(hit.copies, 'wire copy', 'wire copies')}" if hit.copies else ""
             lines.append(f"   - [{a.source or 'unknown'}] {show(hit.title)} ({when}{copies})")
             if a.url:
                 lines.append(f"     {a.url}")
@@ -87,3 +88,7 @@ def results_text(results: SearchResults, *, bold: bool = False) -> str:
         shown = results.offset + len(results.stories)
         lines.append(f"({shown} of {count} shown: --limit and --offset for more)")
     return "\n".join(lines) + "\n"
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"

@@ -55,7 +55,9 @@ def add(store: SqliteStore, key: str) -> None:
         text_source="page",
         tags=tags,
     )
-    store.add_article(article, Placement(story, 0.5, False, story_title=title), copy_of)
+    first = next(k for k, row in ARTICLES.items() if row[0] == story) == key
+    placement = Placement(story, 0.5, first, story_title=title if first else None)
+    store.add_article(article, placement, copy_of)
 
 
 @pytest.fixture
