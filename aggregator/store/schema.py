@@ -131,7 +131,8 @@ MIGRATIONS: tuple[str, ...] = (
     # full-text search (aggregator.store.search): an FTS5 index over the articles' own
     # columns (external content: no second copy of the bodies), kept in step by triggers;
     # rebuilt once here from the rows already stored. Only edits to the indexed columns
-    # reindex a row: moving articles between stories does not.
+    # reindex a row: moving articles between stories does not. Results count each article's
+    # wire copies: by an index on duplicate_of.
     """
     CREATE VIRTUAL TABLE articles_fts USING fts5(
         title, summary, text, source,
@@ -139,6 +140,7 @@ MIGRATIONS: tuple[str, ...] = (
         tokenize='porter unicode61 remove_diacritics 2'
     );
     INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
+    CREATE INDEX articles_duplicate_of ON articles(duplicate_of);
     CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
         INSERT INTO articles_fts(rowid, title, summary, text, source)
         VALUES (new.id, new.title, new.summary, new.text, new.source);

@@ -190,38 +190,59 @@ def matches_sql(query: SearchQuery, *, fold: bool = True) -> tuple[str, dict[str
         return hits, params
     sql = (
         f"WITH hits AS ({hits}) SELECT h.id, h.story_id, h.rank FROM hits h "
-        "WHERE h.story_id IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM hits o WHERE o.id = h.duplicate_of)"
+        "WHERE h.story_id IS NOT NULL AND (h.duplicate_of IS NULL "
+        # an uncorrelated IN: the hits' ids are looked up in one temporary index, where a
+        # correlated NOT EXISTS would scan the hits once per hit
+        "OR h.duplicate_of NOT IN (SELECT o.id FROM hits o))"
     )
     return sql, params
 
 
-def stories_sql(query: SearchQuery) -> tuple[str, dict[str, Any], str]:
-    """The matching stories (``story_id, best, matches``), their parameters and their order:
-    best rank first, or latest article first for a search without words."""
+def page_sql(query: SearchQuery) -> tuple[str, str, dict[str, Any]]:
+    """One statement for a page of stories (``:limit``, ``:offset``): a row per hit shown,
+    ``id, story_id, rank, n`` (its place in its story), ``matches`` (the story's hits),
+    ``total`` (matching stories), stories best first; the count of matching stories (``n``),
+    for a page past the last; and their parameters.
+
+    Ranked, a story's best hit is its lowest rank; without words, its latest article. The
+    matches are read once: window functions number each story's hits and count them.
+    """
     sql, params = matches_sql(query)
-    best = "min(m.rank)" if query.ranked else "max(x.sort_time)"
-    order = "best, story_id" if query.ranked else "best DESC, story_id"
-    join = "" if query.ranked else " JOIN articles x ON x.id = m.id"
-    having = ""
+    key, direction, join = "m.rank", "", ""
+    if not query.ranked:
+        key, direction, join = "x.sort_time", " DESC", " JOIN articles x ON x.id = m.id"
+    sized = ""
     if query.min_sources > 1:
-        having = (
-            " HAVING (SELECT count(DISTINCT coalesce(y.source, y.feed_url)) FROM articles y "
-            "WHERE y.story_id = m.story_id) >= :q_min_sources"
+        sized = (
+            " AND (SELECT count(DISTINCT coalesce(y.source, y.feed_url)) FROM articles y "
+            "WHERE y.story_id = r.story_id) >= :q_min_sources"
         )
         params["q_min_sources"] = query.min_sources
-    grouped = (
-        f"SELECT m.story_id, {best} AS best, count(*) AS matches "
-        f"FROM ({sql}) m{join} GROUP BY m.story_id{having}"
+    page = (
+        f"WITH r AS (SELECT m.id, m.story_id, m.rank, {key} AS k, "
+        f"row_number() OVER (PARTITION BY m.story_id ORDER BY {key}{direction}, m.id) AS n, "
+        f"count(*) OVER (PARTITION BY m.story_id) AS matches FROM ({sql}) m{join}), "
+        "p AS (SELECT r.story_id, r.k, r.matches, count(*) OVER () AS total FROM r "
+        f"WHERE r.n = 1{sized} ORDER BY r.k{direction}, r.story_id LIMIT :limit OFFSET :offset) "
+        "SELECT r.id, r.story_id, r.rank, r.n, p.matches, p.total FROM p "
+        f"JOIN r ON r.story_id = p.story_id AND r.n <= {HITS_PER_STORY} "
+        f"ORDER BY p.k{direction}, p.story_id, r.n"
     )
-    return grouped, params, order
+    count = (
+        f"SELECT count(DISTINCT r.story_id) AS n FROM ({sql}) r"
+        if not sized
+        else f"SELECT count(*) AS n FROM (SELECT DISTINCT m.story_id FROM ({sql}) m) r "
+        f"WHERE 1 = 1{sized}"
+    )
+    return page, count, params
 
 
 def shown_sql(query: SearchQuery, ids: list[int]) -> tuple[str, dict[str, Any]]:
     """The marked title and snippets of the articles ``ids`` (hits of a ranked search)."""
     marks, params = _in("id", ids)
     params.update(q_match=fts_match(query.include, query.exclude), start=MARK_START, end=MARK_END)
-    return _FTS_SHOWN + f" AND a.id IN {marks}", params
+    # "+": a filter on the matches; as a constraint FTS5 would run the MATCH once per id
+    return _FTS_SHOWN + f" AND +articles_fts.rowid IN {marks}", params
 
 
 def hit_from_rows(article: Row, shown: Row | None, rank: float, copies: int) -> SearchHit:
@@ -255,32 +276,24 @@ Run = Callable[[str, dict[str, Any]], Sequence[Row]]
 def run_search(run: Run, query: SearchQuery, *, limit: int, offset: int = 0) -> SearchResults:
     """One page of the stories matching ``query``, each with its best hits; ``run`` runs one
     SELECT with named parameters on the store's connection."""
-    grouped, params, order = stories_sql(query)
-    rows = run(
-        f"SELECT g.*, count(*) OVER () AS total FROM ({grouped}) g "
-        f"ORDER BY {order} LIMIT :limit OFFSET :offset",
-        {**params, "limit": limit, "offset": offset},
-    )
-    if rows:
-        total = int(rows[0]["total"])
-    else:  # past the last page: no row to carry the count
-        total = int(run(f"SELECT count(*) AS n FROM ({grouped}) g", params)[0]["n"])
-    story_ids = [r["story_id"] for r in rows]
-    if not story_ids:
+    page, count, params = page_sql(query)
+    rows = run(page, {**params, "limit": limit, "offset": offset})
+    if not rows:  # past the last page: no row carries the count
+        total = int(run(count, params)[0]["n"])
         return SearchResults((), total, limit, offset)
-    records = _stories(run, story_ids)
-    best = _best_hits(run, query, story_ids)
+    best: dict[str, list[tuple[int, float]]] = {}
+    matches: dict[str, int] = {}
+    for r in rows:
+        best.setdefault(r["story_id"], []).append((int(r["id"]), float(r["rank"])))
+        matches[r["story_id"]] = int(r["matches"])
+    records = _stories(run, list(best))
     hits = _hits(run, query, [h for found in best.values() for h in found])
     stories = tuple(
-        StoryHits(
-            records[sid],
-            tuple(hits[i] for i, _ in best[sid] if i in hits),
-            int(r["matches"]),
-        )
-        for r in rows
-        if (sid := r["story_id"]) in records
+        StoryHits(records[sid], tuple(hits[i] for i, _ in found if i in hits), matches[sid])
+        for sid, found in best.items()
+        if sid in records
     )
-    return SearchResults(stories, total, limit, offset)
+    return SearchResults(stories, int(rows[0]["total"]), limit, offset)
 
 
 def _in(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -293,26 +306,6 @@ def _stories(run: Run, story_ids: list[str]) -> dict[str, StoryRecord]:
     marks, params = _in("story", story_ids)
     rows = run(STORY_SELECT + f" WHERE s.id IN {marks} GROUP BY s.id", params)
     return {r["id"]: story_from_row(r) for r in rows}
-
-
-def _best_hits(
-    run: Run, query: SearchQuery, story_ids: list[str]
-) -> dict[str, list[tuple[int, float]]]:
-    """Per story of the page: its best hits as (article id, rank), at most HITS_PER_STORY."""
-    sql, params = matches_sql(query)
-    marks, in_params = _in("story", story_ids)
-    order = "m.rank, m.id" if query.ranked else "x.sort_time DESC, m.id DESC"
-    rows = run(
-        f"SELECT m.id, m.story_id, m.rank FROM ({sql}) m JOIN articles x ON x.id = m.id "
-        f"WHERE m.story_id IN {marks} ORDER BY {order}",
-        {**params, **in_params},
-    )
-    best: dict[str, list[tuple[int, float]]] = {sid: [] for sid in story_ids}
-    for r in rows:
-        found = best[r["story_id"]]
-        if len(found) < HITS_PER_STORY:
-            found.append((int(r["id"]), float(r["rank"])))
-    return best
 
 
 def _hits(run: Run, query: SearchQuery, chosen: list[tuple[int, float]]) -> dict[int, SearchHit]:

@@ -195,6 +195,7 @@ def test_the_migration_indexes_earlier_rows(tmp_path):
         for trigger in ("insert", "delete", "update"):
             db.execute(f"DROP TRIGGER articles_fts_{trigger}")
         db.execute("DROP TABLE articles_fts")
+        db.execute("DROP INDEX articles_duplicate_of")
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
     with SqliteStore(tmp_path, readonly=True) as reader:  # a reader upgrades it
         assert reader.schema_version() == len(MIGRATIONS)
