@@ -132,7 +132,7 @@ MIGRATIONS: tuple[str, ...] = (
     # columns (external content: no second copy of the bodies), kept in step by triggers;
     # rebuilt once here from the rows already stored. Only edits to the indexed columns
     # reindex a row: moving articles between stories does not. Results count each article's
-    # wire copies: by an index on duplicate_of.
+    # wire copies (an index on duplicate_of); source: finds outlets by lower(source).
     """
     CREATE VIRTUAL TABLE articles_fts USING fts5(
         title, summary, text, source,
@@ -141,6 +141,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
     CREATE INDEX articles_duplicate_of ON articles(duplicate_of);
+    CREATE INDEX articles_source_lower ON articles(lower(source));
     CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
         INSERT INTO articles_fts(rowid, title, summary, text, source)
         VALUES (new.id, new.title, new.summary, new.text, new.source);

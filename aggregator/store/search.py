@@ -158,9 +158,16 @@ def _filters(query: SearchQuery) -> tuple[list[str], dict[str, Any]]:
 def _source_test(name: str, source: str, params: dict[str, Any]) -> str:
     """The outlet's name is ``source`` or starts with its words (``source:bbc`` finds "BBC
     News"), ignoring case."""
-    params[name] = source.lower()
-    params[name + "_words"] = _like_escape(source.lower()) + " %"
-    return f"(lower(a.source) = :{name} OR lower(a.source) LIKE :{name}_words ESCAPE '\\')"
+    # "starts with the words" as a range (from "name " up to "name!", the character after
+    # the space), so that both tests use the index on lower(source)
+    name_lower = source.lower()
+    params.update(
+        {name: name_lower, f"{name}_from": name_lower + " ", f"{name}_to": name_lower + "!"}
+    )
+    return (
+        f"(lower(a.source) = :{name} OR "
+        f"(lower(a.source) >= :{name}_from AND lower(a.source) < :{name}_to))"
+    )
 
 
 def _tag_test(name: str, tag: str, params: dict[str, Any]) -> str:

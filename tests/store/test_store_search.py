@@ -196,6 +196,7 @@ def test_the_migration_indexes_earlier_rows(tmp_path):
             db.execute(f"DROP TRIGGER articles_fts_{trigger}")
         db.execute("DROP TABLE articles_fts")
         db.execute("DROP INDEX articles_duplicate_of")
+        db.execute("DROP INDEX articles_source_lower")
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
     with SqliteStore(tmp_path, readonly=True) as reader:  # a reader upgrades it
         assert reader.schema_version() == len(MIGRATIONS)
