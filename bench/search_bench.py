@@ -38,7 +38,7 @@ def queries() -> list[tuple[str, str]]:
     """(what it shows, query): selective, phrase, common-word and filter-only searches."""
     words = gen.vocabulary()
     # a story of prefill: its topic words are words[(story * 7 + k) % 3000], words 700-705,
-    # past the 400 that every body draws from
+    # past the 400 that every body draws from; its articles are from outlets 0-3
     story = 100
     topic = [words[(story * 7 + k) % len(words)] for k in range(6)]
     rare = topic
@@ -47,8 +47,8 @@ def queries() -> list[tuple[str, str]]:
         ("two topic words", f"{rare[0]} {rare[1]}"),
         ("phrase of a title", f'"{topic[0]} {topic[1]}"'),
         ("word, excluded word", f"{rare[0]} -{rare[1]}"),
-        ("word + source + since", f'{rare[0]} source:"Outlet 7" since:30d'),
-        ("word + tag", f"{rare[0]} tag:world"),
+        ("word + source + since", f'{rare[0]} source:"Outlet 1" since:30d'),
+        ("word, excluded tag", f"{rare[0]} -tag:sport"),
         ("common word (every body)", words[0]),
         ("two common words", f"{words[0]} {words[1]}"),
         ("filters only: source + since", 'source:"Outlet 7" since:7d'),

@@ -117,13 +117,11 @@ _FTS_RANKED = (
 _FTS_EXCLUDED = "a.id NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q_unwanted)"
 # what the page shows of each hit: its title and best passages, marked
 _FTS_SHOWN = (
-    "SELECT a.id, bm25(articles_fts, {weights}) AS rank, "
-    "highlight(articles_fts, 0, :start, :end) AS marked_title, "
+    "SELECT rowid AS id, highlight(articles_fts, 0, :start, :end) AS marked_title, "
     "snippet(articles_fts, 2, :start, :end, '…', {tokens}) AS text_snippet, "
     "snippet(articles_fts, 1, :start, :end, '…', {tokens}) AS summary_snippet "
-    "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-    "WHERE articles_fts MATCH :q_match"
-).format(weights=", ".join(str(w) for w in _WEIGHTS), tokens=SNIPPET_TOKENS)
+    "FROM articles_fts WHERE articles_fts MATCH :q_match"
+).format(tokens=SNIPPET_TOKENS)
 
 
 # ---------------------------------------------------------------------- portable SQL
@@ -249,7 +247,7 @@ def shown_sql(query: SearchQuery, ids: list[int]) -> tuple[str, dict[str, Any]]:
     marks, params = _in("id", ids)
     params.update(q_match=fts_match(query.include, query.exclude), start=MARK_START, end=MARK_END)
     # "+": a filter on the matches; as a constraint FTS5 would run the MATCH once per id
-    return _FTS_SHOWN + f" AND +articles_fts.rowid IN {marks}", params
+    return _FTS_SHOWN + f" AND +rowid IN {marks}", params
 
 
 def hit_from_rows(article: Row, shown: Row | None, rank: float, copies: int) -> SearchHit:
