@@ -118,10 +118,10 @@ _FTS_EXCLUDED = "a.id NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts 
 # what the page shows of each hit: its title and best passages, marked
 _FTS_SHOWN = (
     "SELECT rowid AS id, highlight(articles_fts, 0, :start, :end) AS marked_title, "
-    "snippet(articles_fts, 2, :start, :end, '…', {tokens}) AS text_snippet, "
-    "snippet(articles_fts, 1, :start, :end, '…', {tokens}) AS summary_snippet "
+    f"snippet(articles_fts, 2, :start, :end, '…', {SNIPPET_TOKENS}) AS text_snippet, "
+    f"snippet(articles_fts, 1, :start, :end, '…', {SNIPPET_TOKENS}) AS summary_snippet "
     "FROM articles_fts WHERE articles_fts MATCH :q_match"
-).format(tokens=SNIPPET_TOKENS)
+)
 
 
 # ---------------------------------------------------------------------- portable SQL
