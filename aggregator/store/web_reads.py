@@ -106,7 +106,7 @@ class WebReads(SqliteReads):
         where = _Where("1")
         where.since("a.sort_time", since)
         where.add_if(feed, _ARTICLE_FROM_FEED, feed=feed)
-        where.match(match, "a.id IN (SELECT m.id FROM ({}) m)", fold=False)
+        where.match(match, "a.id IN (SELECT m.id FROM ({}) m)")
         total = int(
             self._query("SELECT count(*) FROM articles a" + where.sql(), where.params)[0][0]
         )
@@ -185,10 +185,11 @@ class _Where:
         if since is not None:
             self.add(f"{column} >= :since", since=to_db(since))
 
-    def match(self, query: SearchQuery | None, within: str, *, fold: bool = True) -> None:
-        """The articles matching a search (their SELECT placed in ``within``)."""
+    def match(self, query: SearchQuery | None, within: str) -> None:
+        """The articles matching a search, wire copies included (their SELECT placed in
+        ``within``)."""
         if query is not None:
-            sql, params = matches_sql(query, fold=fold)
+            sql, params = matches_sql(query, fold=False)
             self.add(within.format(sql), **params)
 
     def sql(self) -> str:
