@@ -161,6 +161,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX star_marks_article ON star_marks(article_id);
     CREATE INDEX articles_duplicate_of ON articles(duplicate_of);
     """,
+    # full-text search (aggregator.store.search): an FTS5 index over the articles' own
+    # columns (external content: no second copy of the bodies), kept in step by triggers;
+    # rebuilt once here from the rows already stored. Only edits to the indexed columns
+    # reindex a row: moving articles between stories does not. Results count each article's
+    # wire copies (an index on duplicate_of); source: finds outlets by lower(source).
+    """
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, summary, text, source,
+        content='articles', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
+    CREATE INDEX articles_source_lower ON articles(lower(source));
+    CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_fts(rowid, title, summary, text, source)
+        VALUES (new.id, new.title, new.summary, new.text, new.source);
+    END;
+    CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, summary, text, source)
+        VALUES ('delete', old.id, old.title, old.summary, old.text, old.source);
+    END;
+    CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, summary, text, source
+    ON articles BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, summary, text, source)
+        VALUES ('delete', old.id, old.title, old.summary, old.text, old.source);
+        INSERT INTO articles_fts(rowid, title, summary, text, source)
+        VALUES (new.id, new.title, new.summary, new.text, new.source);
+    END;
+    """,
 )
 
 
@@ -189,7 +218,21 @@ def migrate(
         with atomic() as tx:
             if user_version(tx) > number:
                 continue  # another process (a reader upgrading, the daemon) ran it meanwhile
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    tx.execute(statement)
+            for statement in statements(MIGRATIONS[number]):
+                tx.execute(statement)
             tx.execute(f"PRAGMA user_version = {number + 1}")
+
+
+def statements(script: str) -> list[str]:
+    """``script`` cut into whole statements: a trigger's body keeps its inner semicolons."""
+    found: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        found.append(pending.strip())
+    return found

@@ -1,8 +1,7 @@
 """Paged and filtered reads for aggregator.web (the readers' HTTP server).
 
-Additive only: the pipeline and the Store protocol depend on none of this. Search is a LIKE
-scan over titles and bodies, measured fast enough at 5,000 stories (bench/server_bench.py);
-FTS5 would need write-side triggers.
+Additive only: the pipeline and the Store protocol depend on none of this. Words (``q``) and
+searches go through the full-text index (:mod:`aggregator.store.search`).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 from aggregator.store import BodyHealth
 from aggregator.store.reads import ARTICLE_SELECT, STORY_SELECT, SqliteReads
 from aggregator.store.rows import article_from_row, story_from_row, to_db
+from aggregator.store.search import SearchQuery, SearchResults, matches_sql, run_search
 from aggregator.types import StoredArticle, StoryRecord
 
 STORY_ORDERS = {
@@ -48,7 +48,7 @@ class WebReads(SqliteReads):
         tag: str | None = None,
         feed: str | None = None,
         min_sources: int = 1,
-        words: tuple[str, ...] = (),
+        match: SearchQuery | None = None,
         order: str = "size",
         limit: int | None = 30,
         offset: int = 0,
@@ -63,8 +63,8 @@ class WebReads(SqliteReads):
         where.since("s.last_updated", since)
         where.add_if(tag, _STORY_TAGGED, tag=tag)
         where.add_if(feed, _STORY_FROM_FEED, feed=feed)
-        # every word must appear somewhere in the story's coverage (not all in one article)
-        where.words(words, "t", "EXISTS (SELECT 1 FROM articles t WHERE t.story_id = s.id AND {})")
+        # one of the story's articles matches the whole search
+        where.match(match, "s.id IN (SELECT m.story_id FROM ({}) m)")
         params = {**where.params, "min_sources": min_sources}
         matching = STORY_SELECT + where.sql() + " GROUP BY s.id HAVING source_count >= :min_sources"
         rows = self._query(
@@ -98,7 +98,7 @@ class WebReads(SqliteReads):
         *,
         since: datetime | None = None,
         feed: str | None = None,
-        words: tuple[str, ...] = (),
+        match: SearchQuery | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[StoredArticle], int]:
@@ -106,7 +106,7 @@ class WebReads(SqliteReads):
         where = _Where("1")
         where.since("a.sort_time", since)
         where.add_if(feed, _ARTICLE_FROM_FEED, feed=feed)
-        where.words(words, "a")
+        where.match(match, "a.id IN (SELECT m.id FROM ({}) m)")
         total = int(
             self._query("SELECT count(*) FROM articles a" + where.sql(), where.params)[0][0]
         )
@@ -115,6 +115,11 @@ class WebReads(SqliteReads):
             {**where.params, "limit": limit, "offset": offset},
         )
         return articles, total
+
+    def search(self, query: SearchQuery, *, limit: int = 20, offset: int = 0) -> SearchResults:
+        """One page of the stories matching a reader's search, best first, each with its
+        best matching articles marked (wire copies folded)."""
+        return run_search(self._query, query, limit=limit, offset=offset)
 
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every feed tag with the number of articles carrying it, most used first."""
@@ -180,20 +185,12 @@ class _Where:
         if since is not None:
             self.add(f"{column} >= :since", since=to_db(since))
 
-    def words(self, words: tuple[str, ...], table: str, within: str = "{}") -> None:
-        """Each word in the title or text of ``table``, the test placed in ``within``."""
-        for i, word in enumerate(words):
-            name = f"w{i}"
-            test = (
-                f"({table}.title LIKE :{name} ESCAPE '\\' OR {table}.text LIKE :{name} ESCAPE '\\')"
-            )
-            self.add(within.format(test), **{name: _like_pattern(word)})
+    def match(self, query: SearchQuery | None, within: str) -> None:
+        """The articles matching a search, wire copies included (their SELECT placed in
+        ``within``)."""
+        if query is not None:
+            sql, params = matches_sql(query, fold=False)
+            self.add(within.format(sql), **params)
 
     def sql(self) -> str:
         return " WHERE " + " AND ".join(self.clauses)
-
-
-def _like_pattern(word: str) -> str:
-    """``word`` as a LIKE pattern that matches it literally anywhere (ESCAPE '\\')."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

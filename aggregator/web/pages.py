@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from aggregator.read.digest import DigestStory
 from aggregator.store import BodyHealth, FeedState
+from aggregator.store.search import SearchResults
 from aggregator.web.forms import here, hidden
 from aggregator.web.html import layout, plural, story_href, time_tag
 from aggregator.web.queries import (
@@ -32,6 +33,8 @@ from aggregator.web.queries import (
 from aggregator.web.reading import keep_unread, reader_marks, unread_only
 from aggregator.web.responses import Endpoint, context
 from aggregator.web.safety import outbound_link, text
+from aggregator.web.search import PAGE_SIZE as SEARCH_PAGE_SIZE
+from aggregator.web.search import results_html, run_search
 from aggregator.web.session import reader
 from aggregator.web.story import story_page_view
 
@@ -53,6 +56,8 @@ def _feed_links(flt: StoryFilter) -> list[tuple[str, str, str]]:
 def front_page(request: Request) -> Response:
     ctx = context(request)
     flt = story_filter(request.query_params)
+    if flt.q:
+        return search_page(request, flt)
     limit, offset = paging(request.query_params, default_limit=PAGE_SIZE, pages=True)
     now = ctx.now()
     user, unread = reader(request), unread_only(request)
@@ -86,6 +91,23 @@ def front_page(request: Request) -> Response:
     return layout(request, ctx.title, body, alternates=feed_links)
 
 
+def search_page(request: Request, flt: StoryFilter) -> Response:
+    """The search box's results: matching stories, best first, with marked passages."""
+    ctx = context(request)
+    limit, offset = paging(request.query_params, default_limit=SEARCH_PAGE_SIZE, pages=True)
+    now = ctx.now()
+    with open_store(ctx.storage) as store:
+        results = run_search(store, flt, now, limit, offset)
+        tags = store.tag_counts()
+        feeds = store.feed_states()
+    body = (
+        filters_form(flt, tags, feeds)
+        + results_html(results, flt, now)
+        + pager(flt, results, default_limit=SEARCH_PAGE_SIZE, previous="← Better matches")
+    )
+    return layout(request, f"Search: {flt.q}", body)
+
+
 def filters_form(
     flt: StoryFilter,
     tags: list[tuple[str, int]],
@@ -113,7 +135,8 @@ def filters_form(
     return (
         '<form class="filters" method="get" action="/" role="search">'
         f'<input class="q" type="search" name="q" value="{text(flt.q)}" '
-        'placeholder="Search stories" aria-label="Search stories">'
+        'placeholder="Search: words, &quot;a phrase&quot;, -word, source:, tag:, since:7d" '
+        'aria-label="Search stories">'
         "<button type=submit>Show</button>"
         f'<select name="since" aria-label="Period">{options(periods, flt.since)}</select>'
         f'<select name="tag" aria-label="Tag">{options(tag_choices, flt.tag)}</select>'
@@ -165,16 +188,22 @@ def tag_chips(tags: Sequence[tuple[str, int]]) -> str:
     return f'<ul class="chips" aria-label="Coverage by tag">{chips}</ul>'
 
 
-def pager(flt: StoryFilter, page: StoryPage, keep: dict[str, str] | None = None) -> str:
+def pager(
+    flt: StoryFilter,
+    page: StoryPage | SearchResults,
+    keep: dict[str, str] | None = None,
+    default_limit: int = PAGE_SIZE,
+    previous: str = "← Bigger",
+) -> str:
     if page.total <= page.limit:
         return ""
     number = page.offset // page.limit + 1
     pages = (page.total + page.limit - 1) // page.limit
     extra: dict[str, str | int] = {**(keep or {})}
-    if page.limit != PAGE_SIZE:
+    if page.limit != default_limit:
         extra["limit"] = page.limit
     prev = (
-        f'<a rel="prev" href="/{text(flt.query({**extra, "page": number - 1}))}">← Bigger</a>'
+        f'<a rel="prev" href="/{text(flt.query({**extra, "page": number - 1}))}">{text(previous)}</a>'
         if number > 1
         else "<span></span>"
     )
@@ -246,6 +275,7 @@ _API_ROWS = (
     ("/api/stories", "stories, paged and filtered (since, tag, feed, min_sources, q)"),
     ("/api/stories/{id}", "one story with every article, its score and evidence"),
     ("/api/articles", "articles, newest first (since, feed, q)"),
+    ("/api/search", "stories matching a search (q), best first, with marked passages"),
     ("/api/feeds", "the feeds and their health"),
     ("/api/openapi.json", "the OpenAPI 3.1 description of all this"),
     ("/feed.atom, /feed.rss, /feed.json", "subscribable digests (since, tag, min_sources...)"),

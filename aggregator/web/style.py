@@ -52,6 +52,10 @@ font-size:.88rem}
 .chips li a,a.chip{display:inline-block;background:var(--chip);color:var(--chip-fg);
 border-radius:1rem;padding:.05rem .6rem;font-size:.8rem}
 .chips .n{opacity:.75;margin-left:.25rem}
+ul.hits{list-style:none;margin:.5rem 0 0;padding:0}
+ul.hits li{margin:.45rem 0}ul.hits .hit-title{font-weight:600}ul.hits .more{color:var(--muted)}
+.snippet{margin:.15rem 0 0;font-size:.92rem}
+mark{background:var(--chip);color:var(--chip-fg);border-radius:.2rem;padding:0 .1rem}
 .full{display:inline-block;margin-top:.5rem;font-size:.9rem;font-weight:600}
 .pager{display:flex;justify-content:space-between;align-items:center;margin:1rem 0 2rem;
 font-size:.95rem}
