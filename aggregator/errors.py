@@ -12,7 +12,8 @@
     ├── CorrectionError      an operator's story correction cannot apply (unknown id, ...)
     ├── AccountError         a reader's account cannot be added, found or given that password
     ├── WorkerDied           a worker process died under a job (extraction, parsing)
-    └── LockedError          another daemon holds the storage directory
+    ├── LockedError          another daemon holds the storage directory
+    └── QueryError           a reader's search cannot be understood (names the bad part)
 
 Anything raised that is not an ``AggregatorError`` is a bug and propagates.
 """
@@ -105,3 +106,7 @@ class LockedError(AggregatorError):
 
 class WorkerDied(AggregatorError):
     pass
+
+
+class QueryError(AggregatorError):
+    """A reader's search cannot be understood; the message names the part (``since:soon``)."""

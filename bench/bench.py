@@ -14,7 +14,7 @@ Sections (each with the machine it ran on; repeated runs give median and spread)
                  requests by kind; no feed may be parsed and no page fetched
   scaling        a batch of new articles into stores of 1k / 10k / 100k articles: cost per
                  article, start-up (restoring the clustering window), memory peak
-  read side      digest and JSON API latency on the 100k store
+  read side      digest, JSON API and full-text search latency on the 100k store
   parse floor    parse_feed against plain lxml passes over the same bytes, and the profile
   extraction     per-page CPU of the extractor on generated and on the real corpus pages
 
@@ -520,10 +520,25 @@ def read_side(storage: Path, repeats: int) -> dict[str, Any]:
                 ),
                 repeats,
             )
+        results.update(search_latency(store, repeats))
     finally:
         store.close()
     results.update(api_latency(storage, repeats))
     return {"articles": articles, "latency_ms": results}
+
+
+def search_latency(store: SqliteStore, repeats: int) -> dict[str, list[float]]:
+    """Full-text searches through the store (parse + search + a page of 20 stories); the
+    queries and a fuller report are bench/search_bench.py's."""
+    from aggregator.read.search_query import parse_query
+    from bench.search_bench import queries
+
+    return {
+        f"search: {label} ({text})": timed(
+            lambda text=text: store.search(parse_query(text, gen.EPOCH), limit=20), repeats
+        )
+        for label, text in queries()
+    }
 
 
 def api_latency(storage: Path, repeats: int) -> dict[str, list[float]]:
@@ -548,7 +563,11 @@ def api_latency(storage: Path, repeats: int) -> dict[str, list[float]]:
     thread.start()
     if not ready.wait(30):
         raise RuntimeError("the readers' server did not start")
+    from bench.search_bench import queries
+
+    word = queries()[0][1]
     paths = ["/api/stories", "/api/stories?since=all&limit=30", "/", "/?since=all"]
+    paths += [f"/api/search?q={word}", f"/?q={word}"]
     out: dict[str, list[float]] = {}
     try:
         with httpx.Client(base_url=base[0], timeout=120) as client:

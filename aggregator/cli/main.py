@@ -1,7 +1,7 @@
 """The `aggregator` command: builds the parser from each command group and dispatches.
 
 The groups: run.py (run, replay, demo, serve), read.py (export, digest, status, explain),
-feeds.py (feeds ACTION), stories.py (stories ACTION) and users.py (users ACTION); what they share is in common.py, their shared options in options.py.
+search.py (search), feeds.py (feeds ACTION), stories.py (stories ACTION) and users.py (users ACTION); what they share is in common.py, their shared options in options.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aggregator.cli import feeds, migrate, read, run, stories, users
+from aggregator.cli import feeds, migrate, read, run, search, stories, users
 from aggregator.cli.common import DEFAULT_CONFIG, setup_logging
 from aggregator.errors import AggregatorError
 
@@ -18,6 +18,7 @@ HELP_ORDER = [
     "run",
     "export",
     "digest",
+    "search",
     "replay",
     "demo",
     "serve",
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (run, read, feeds, stories, users, migrate):
+    for group in (run, read, search, feeds, stories, users, migrate):
         group.add_parsers(sub)
     # --help lists the commands in the order users meet them, not by group
     listed = sub._choices_actions  # argparse keeps no public handle on this order
@@ -49,7 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    words = getattr(args, "dashed_words", None)
+    if extra and words and all(e.startswith("-") and not e.startswith("--") for e in extra):
+        # `aggregator search floods -football`: a search's -word is not an option
+        setattr(args, words, [*getattr(args, words), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.config_given = args.config is not None
     if args.config is None:
         args.config = str(DEFAULT_CONFIG)

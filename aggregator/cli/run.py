@@ -107,7 +107,7 @@ async def _run_daemon(pipeline: Pipeline, config: Config, directory: Location) -
 
         web = asyncio.create_task(
             serve(
-                create_app(directory, metrics=metrics),
+                create_app(directory, metrics=metrics, http=http),
                 host=http.host,
                 port=http.port,
                 stop=web_stop,
@@ -133,7 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_optional_config(Path(args.config), args.config_given)
     settings = config.settings if config else Settings()
     setup_logging(args.log_level or settings.log_level, settings.log_format)
-    app = create_app(store_location(args, config), title=args.title)
+    app = create_app(store_location(args, config), title=args.title, http=settings.http)
     asyncio.run(
         serve_until_signalled(
             app,

@@ -81,6 +81,9 @@ class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     enabled: bool = True
+    public: bool = True  # False: every page, the API and the feeds need a reader's login
+    # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses, CIDRs)
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,13 @@ def _build_settings(raw: RawSettings, path: Path | None) -> Settings:
         allow_private=tuple(raw.allow_private),
         window=raw.window,
         retention=raw.retention,
-        http=HttpSettings(host=raw.http.host, port=raw.http.port, enabled=raw.http.enabled),
+        http=HttpSettings(
+            host=raw.http.host,
+            port=raw.http.port,
+            enabled=raw.http.enabled,
+            public=raw.http.public,
+            trusted_proxies=tuple(raw.http.trusted_proxies),
+        ),
         log_format=raw.log_format,
         log_level=raw.log_level,
     )

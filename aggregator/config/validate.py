@@ -216,6 +216,17 @@ def _host_or_cidr(value: Any) -> str:
     raise problem
 
 
+def _address_or_cidr(value: Any) -> str:
+    """An IP address or a CIDR range (a proxy is known by its address, not its name)."""
+    problem = _custom("address", "expected an IP address or CIDR range like 10.0.0.0/8")
+    if not isinstance(value, str):
+        raise problem
+    try:
+        return str(ipaddress.ip_network(value.strip().strip("[]"), strict=False))
+    except ValueError:
+        raise problem from None
+
+
 def _none_to_empty_list(value: Any) -> Any:
     return [] if value is None else value
 
@@ -275,6 +286,11 @@ class _RawHttp(_Model):
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     enabled: bool = True
+    public: bool = True
+    trusted_proxies: Annotated[
+        list[Annotated[str, BeforeValidator(_address_or_cidr)]],
+        BeforeValidator(_none_to_empty_list),
+    ] = []
 
 
 class RawSettings(_Model):

@@ -130,6 +130,42 @@ def token_user(db: Connection, digest: str, kind: str) -> Account | None:
     return account_from_row(row) if row else None
 
 
+def token_session(
+    db: Connection, digest: str, kind: str, since: datetime
+) -> tuple[Account, datetime] | None:
+    """The account of a token issued (or refreshed) at or after ``since``, and when that was.
+
+    Web sessions expire: their row's ``created`` is moved forward when they are refreshed.
+    """
+    row = db.execute(
+        f"SELECT {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}, t.created AS issued "
+        "FROM user_tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.token_hash = ? AND t.kind = ? AND t.created >= ?",
+        (digest, kind, to_db(since)),
+    ).fetchone()
+    if row is None:
+        return None
+    issued = from_db(row["issued"])
+    assert issued is not None
+    return account_from_row(row), issued
+
+
+def refresh_token(db: Connection, digest: str, now: datetime) -> None:
+    db.execute("UPDATE user_tokens SET created = ? WHERE token_hash = ?", (to_db(now), digest))
+
+
+def revoke_token(db: Connection, digest: str) -> int:
+    return db.execute("DELETE FROM user_tokens WHERE token_hash = ?", (digest,)).rowcount
+
+
+def expire_tokens(db: Connection, user_id: int, kind: str, before: datetime) -> int:
+    """Forget the user's tokens of ``kind`` issued (or refreshed) before ``before``."""
+    return db.execute(
+        "DELETE FROM user_tokens WHERE user_id = ? AND kind = ? AND created < ?",
+        (user_id, kind, to_db(before)),
+    ).rowcount
+
+
 def fever_user(db: Connection, digest: str) -> Account | None:
     row = db.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE fever_key = ?", (digest,)).fetchone()
     return account_from_row(row) if row else None
@@ -224,3 +260,33 @@ def story_unread_counts(db: Connection, user_id: int, story_ids: Sequence[str]) 
         for r in rows:
             counts[r["story_id"]] = int(r["n"])
     return counts
+
+
+def _folded(table: str) -> str:
+    """Marked articles, a wire copy only when its original is not marked too (the family is
+    marked together, and readers see it once)."""
+    return (
+        f"m.user_id = ? AND (a.duplicate_of IS NULL OR NOT EXISTS (SELECT 1 FROM {table} o "
+        "WHERE o.user_id = m.user_id AND o.article_id = a.duplicate_of))"
+    )
+
+
+def marked_articles_sql(kind: str) -> str:
+    """What follows an article SELECT (``articles a``) to list the user's marked articles,
+    most recently marked first, wire copies folded; parameters: user id, limit, offset."""
+    table = MARK_TABLES[kind]
+    return (
+        f" JOIN {table} m ON m.article_id = a.id WHERE {_folded(table)} "
+        "ORDER BY m.at DESC, a.id DESC LIMIT ? OFFSET ?"
+    )
+
+
+def count_marked(db: Connection, kind: str, user_id: int) -> int:
+    """How many articles :func:`marked_articles_sql` lists in all."""
+    table = MARK_TABLES[kind]
+    row = db.execute(
+        f"SELECT count(*) FROM {table} m JOIN articles a ON a.id = m.article_id "
+        f"WHERE {_folded(table)}",
+        (user_id,),
+    ).fetchone()
+    return int(row[0])

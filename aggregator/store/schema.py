@@ -12,6 +12,7 @@ advisory lock so that daemons starting together do not upgrade twice.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -152,8 +153,9 @@ def _create(db: Connection, *versions: str) -> None:
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     6: lambda db: _create(db, "V7"),
     7: lambda db: _v8(db),
+    8: lambda db: _search_index(db),
 }
-LATEST = 8
+LATEST = 9
 
 
 def _v8(db: Connection) -> None:
@@ -161,6 +163,51 @@ def _v8(db: Connection) -> None:
     ``duplicate_of`` (an index fresh stores get with the articles table)."""
     _create(db, "V8")
     db.execute("CREATE INDEX IF NOT EXISTS articles_duplicate_of ON articles (duplicate_of)")
+
+# full-text search (aggregator.store.search), each engine its own: SQLite an FTS5 index over
+# the articles' own columns (external content: no second copy of the bodies) kept in step by
+# triggers, PostgreSQL a weighted tsvector column it computes itself, with a GIN index. Only
+# edits to the indexed columns reindex a row: moving articles between stories does not.
+_SQLITE_SEARCH = """
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, summary, text, source,
+    content='articles', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts(rowid, title, summary, text, source)
+    VALUES (new.id, new.title, new.summary, new.text, new.source);
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, summary, text, source)
+    VALUES ('delete', old.id, old.title, old.summary, old.text, old.source);
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, summary, text, source
+ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, summary, text, source)
+    VALUES ('delete', old.id, old.title, old.summary, old.text, old.source);
+    INSERT INTO articles_fts(rowid, title, summary, text, source)
+    VALUES (new.id, new.title, new.summary, new.text, new.source);
+END;
+"""
+_PG_SEARCH = """
+ALTER TABLE articles ADD COLUMN fts tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english', coalesce(title, '')), 'A')
+    || setweight(to_tsvector('english', coalesce(summary, '')), 'B')
+    || setweight(to_tsvector('english', coalesce(source, '')), 'C')
+    || setweight(to_tsvector('english', coalesce(text, '')), 'D')
+) STORED;
+CREATE INDEX articles_fts ON articles USING gin (fts);
+"""
+
+
+def _search_index(db: Connection) -> None:
+    """Version 9: the search index; ``source:`` finds outlets by ``lower(source)``."""
+    for statement in statements(_PG_SEARCH if db.pg else _SQLITE_SEARCH):
+        db.execute(statement)
+    db.execute("CREATE INDEX IF NOT EXISTS articles_source_lower ON articles (lower(source))")
+
 
 # held while PostgreSQL's schema is checked and upgraded (any fixed number would do)
 _SCHEMA_LOCK = 0x61676701
@@ -214,6 +261,7 @@ def migrate(
                 break
             if version == 0:
                 _create(tx, "V6", "V7", "V8")
+                _search_index(tx)
                 version = LATEST
             elif version < len(LEGACY_SQLITE):
                 for statement in LEGACY_SQLITE[version].split(";"):
@@ -224,3 +272,18 @@ def migrate(
                 UPGRADES[version](tx)
                 version += 1
             _set_version(tx, version)
+
+
+def statements(script: str) -> list[str]:
+    """``script`` cut into whole statements: a trigger's body keeps its inner semicolons."""
+    found: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        found.append(pending.strip())
+    return found

@@ -16,6 +16,7 @@ from aggregator.store import Account, accounts, app_reads, passwords
 from aggregator.store.app_reads import AppItem, ItemQuery, Subscription
 from aggregator.store.engine import Connection
 from aggregator.store.rows import utc_now
+from aggregator.types import StoredArticle
 
 MAX_NAME = 64
 
@@ -40,6 +41,7 @@ class SqlAccounts:
     readonly: bool
     atomic: Callable[[], AbstractContextManager[Connection]]
     _errors: Callable[[], AbstractContextManager[None]]
+    _select_articles: Callable[[str, tuple[object, ...]], list[StoredArticle]]
 
     # ------------------------------------------------------------------ accounts
     def add_user(self, name: str, password: str, *, fever: bool = False) -> Account:
@@ -109,6 +111,28 @@ class SqlAccounts:
         with self.atomic() as db:
             return accounts.revoke_tokens(db, user.id, kind)
 
+    def session_user(
+        self, token: str, kind: str, since: datetime
+    ) -> tuple[Account, datetime] | None:
+        """The account of a token issued or refreshed at or after ``since``, and when."""
+        if not token:
+            return None
+        with self._errors():
+            return accounts.token_session(self._db, passwords.token_digest(token), kind, since)
+
+    def refresh_token(self, token: str) -> None:
+        """The token counts as issued now (a web session used again lives on)."""
+        with self.atomic() as db:
+            accounts.refresh_token(db, passwords.token_digest(token), utc_now())
+
+    def revoke_token(self, token: str) -> int:
+        with self.atomic() as db:
+            return accounts.revoke_token(db, passwords.token_digest(token))
+
+    def expire_tokens(self, user: Account, kind: str, before: datetime) -> int:
+        with self.atomic() as db:
+            return accounts.expire_tokens(db, user.id, kind, before)
+
     def fever_user(self, api_key: str) -> Account | None:
         if not api_key:
             return None
@@ -171,3 +195,14 @@ class SqlAccounts:
     ) -> tuple[int, dict[str, tuple[int, datetime | None]], dict[str, int]]:
         with self._errors():
             return app_reads.unread_counts(self._db, user.id)
+
+    def starred_articles(
+        self, user: Account, *, limit: int, offset: int = 0
+    ) -> tuple[list[StoredArticle], int]:
+        """One page of the user's starred articles, last starred first (wire copies folded into
+        their original), and how many in all."""
+        found = self._select_articles(
+            accounts.marked_articles_sql("starred"), (user.id, limit, offset)
+        )
+        with self._errors():
+            return found, accounts.count_marked(self._db, "starred", user.id)

@@ -1,8 +1,7 @@
 """Paged and filtered reads for aggregator.web (the readers' HTTP server).
 
-Additive only: the pipeline and the Store protocol depend on none of this. Search is a LIKE
-scan over titles and bodies, measured fast enough at 5,000 stories (bench/server_bench.py);
-FTS5 would need write-side triggers.
+Additive only: the pipeline and the Store protocol depend on none of this. Words (``q``) and
+searches go through the full-text index (:mod:`aggregator.store.search`).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from aggregator.store import BodyHealth
 from aggregator.store.engine import Dialect
 from aggregator.store.reads import STORY_SELECT, SqlReads
 from aggregator.store.rows import article_from_row, story_from_row, to_db
+from aggregator.store.search import SearchQuery, SearchResults, matches_sql, run_search
 from aggregator.types import StoredArticle, StoryRecord
 
 STORY_ORDERS = {
@@ -49,7 +49,7 @@ class WebReads(SqlReads):
         tag: str | None = None,
         feed: str | None = None,
         min_sources: int = 1,
-        words: tuple[str, ...] = (),
+        match: SearchQuery | None = None,
         order: str = "size",
         limit: int | None = 30,
         offset: int = 0,
@@ -65,8 +65,8 @@ class WebReads(SqlReads):
         where.since("s.last_updated", since)
         where.add_if(tag, _STORY_TAGGED.format(dialect.has_tag("t.tags", "tag")), tag=tag)
         where.add_if(feed, _STORY_FROM_FEED, feed=feed)
-        # every word must appear somewhere in the story's coverage (not all in one article)
-        where.words(words, "t", "EXISTS (SELECT 1 FROM articles t WHERE t.story_id = s.id AND {})")
+        # one of the story's articles matches the whole search
+        where.match(match, "s.id IN (SELECT m.story_id FROM ({}) m)")
         params = {**where.params, "min_sources": min_sources}
         matching = (
             STORY_SELECT
@@ -104,7 +104,7 @@ class WebReads(SqlReads):
         *,
         since: datetime | None = None,
         feed: str | None = None,
-        words: tuple[str, ...] = (),
+        match: SearchQuery | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[StoredArticle], int]:
@@ -112,7 +112,7 @@ class WebReads(SqlReads):
         where = _Where(self._db.dialect, "1 = 1")
         where.since("a.sort_time", since)
         where.add_if(feed, _ARTICLE_FROM_FEED, feed=feed)
-        where.words(words, "a")
+        where.match(match, "a.id IN (SELECT m.id FROM ({}) m)")
         total = int(
             self._query("SELECT count(*) FROM articles a" + where.sql(), where.params)[0][0]
         )
@@ -121,6 +121,13 @@ class WebReads(SqlReads):
             {**where.params, "limit": limit, "offset": offset},
         )
         return articles, total
+
+    def search(self, query: SearchQuery, *, limit: int = 20, offset: int = 0) -> SearchResults:
+        """One page of the stories matching a reader's search, best first, each with its
+        best matching articles marked (wire copies folded)."""
+        return run_search(
+            self._query, query, limit=limit, offset=offset, dialect=self._db.dialect
+        )
 
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every feed tag with the number of articles carrying it, most used first."""
@@ -172,6 +179,7 @@ class _Where:
 
     def __init__(self, dialect: Dialect, first: str) -> None:
         self.like = dialect.like
+        self.dialect = dialect
         self.clauses = [first]
         self.params: dict[str, Any] = {}
 
@@ -188,21 +196,12 @@ class _Where:
         if since is not None:
             self.add(f"{column} >= :since", since=to_db(since))
 
-    def words(self, words: tuple[str, ...], table: str, within: str = "{}") -> None:
-        """Each word in the title or text of ``table``, the test placed in ``within``."""
-        for i, word in enumerate(words):
-            name = f"w{i}"
-            test = (
-                f"({table}.title {self.like} :{name} ESCAPE '\\' "
-                f"OR {table}.text {self.like} :{name} ESCAPE '\\')"
-            )
-            self.add(within.format(test), **{name: _like_pattern(word)})
+    def match(self, query: SearchQuery | None, within: str) -> None:
+        """The articles matching a search, wire copies included (their SELECT placed in
+        ``within``)."""
+        if query is not None:
+            sql, params = matches_sql(query, fold=False, dialect=self.dialect)
+            self.add(within.format(sql), **params)
 
     def sql(self) -> str:
         return " WHERE " + " AND ".join(self.clauses)
-
-
-def _like_pattern(word: str) -> str:
-    """``word`` as a LIKE pattern that matches it literally anywhere (ESCAPE '\\')."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

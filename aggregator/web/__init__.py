@@ -1,11 +1,16 @@
 """The readers' HTTP server: web pages, a JSON API, subscribable feeds, and the APIs of the
-readers' own apps (which write only the readers' marks and logins).
+readers' own apps. Read-only but for readers' logins and their marks (read, starred).
 
     app.py      create_app(), serve(): every URL, security headers, the uvicorn runner
     queries.py  request parameters -> validated filters; the store reads one request needs
     html.py     what every HTML page shares: layout, error page, times, plurals
     pages.py    HTML pages: front page, sources, API overview
     story.py    the story page: timeline, coverage, why each article is here
+    auth.py     the password check and the limiter on failed logins
+    session.py  session cookies, CSRF tokens, the gate of a private server (public: false)
+    forms.py    readers' POST forms: reading them, checking their token, one-button forms
+    login.py    /login and /logout
+    reading.py  unread counts, mark read, stars, the unread-only and starred views
     api.py      the JSON API
     openapi.py  its OpenAPI description
     feeds.py    Atom, RSS 2.0 and JSON Feed of stories, per filter

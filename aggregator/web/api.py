@@ -3,6 +3,7 @@
     GET /api/stories          stories, paged and filtered (the front page as data)
     GET /api/stories/{id}     one story with every article, its score and evidence
     GET /api/articles         articles, newest first
+    GET /api/search           stories matching a search, best first, with marked snippets
     GET /api/feeds            the feeds and their health
     GET /api/openapi.json     this API, described
     GET /healthz              liveness and store counts
@@ -24,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from aggregator import __version__
 from aggregator.read.digest import DigestStory, lead_text
 from aggregator.read.render import story_json
+from aggregator.read.search_results import stories_json
 from aggregator.store import FeedState
 from aggregator.types import StoredArticle, iso_utc
 from aggregator.web.html import story_href
@@ -31,6 +33,7 @@ from aggregator.web.openapi import openapi
 from aggregator.web.pages import feed_health
 from aggregator.web.queries import BadRequest, open_store, paging, story_filter, story_page
 from aggregator.web.responses import JSON, Endpoint, cached, context, requested_story
+from aggregator.web.search import PAGE_SIZE, run_search
 
 DEFAULT_LIMIT = 30
 EXCERPT_CHARS = 500
@@ -161,7 +164,7 @@ def list_articles(request: Request) -> Response:
         articles, total = store.find_articles(
             since=flt.since_time(ctx.now()),
             feed=flt.feed or None,
-            words=flt.words(),
+            match=flt.search(ctx.now()),
             limit=limit,
             offset=offset,
         )
@@ -172,6 +175,30 @@ def list_articles(request: Request) -> Response:
         "offset": offset,
         "next": _next_link(request, total, limit, offset),
         "articles": [article_json(a, include_text=include_text) for a in articles],
+    }
+    return json_response(request, doc)
+
+
+def search(request: Request) -> Response:
+    ctx = context(request)
+    flt = story_filter(request.query_params, default_since="all")
+    if not flt.q:
+        raise BadRequest("q: give a word to look for (or source:, tag:, since:)")
+    limit, offset = paging(request.query_params, default_limit=PAGE_SIZE)
+    with open_store(ctx.storage) as store:
+        results = run_search(store, flt, ctx.now(), limit, offset)
+    doc = {
+        "total": results.total,
+        "limit": limit,
+        "offset": offset,
+        "next": _next_link(request, results.total, limit, offset),
+        "stories": [
+            {
+                **found,
+                "links": {"self": api_story_href(found["id"]), "html": story_href(found["id"])},
+            }
+            for found in stories_json(results)
+        ],
     }
     return json_response(request, doc)
 
@@ -201,6 +228,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/api/stories": list_stories,
     "/api/stories/{story_id:path}": get_story,
     "/api/articles": list_articles,
+    "/api/search": search,
     "/api/feeds": list_feeds,
     "/api/openapi.json": openapi_json,
     "/healthz": health,

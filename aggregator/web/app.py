@@ -19,17 +19,20 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aggregator.config.model import HttpSettings
 from aggregator.daemon.metrics import CONTENT_TYPE, Metrics
 from aggregator.errors import ConfigError, StorageError
 from aggregator.store.engine import Location
-from aggregator.web import api, feeds, fever, greader, html, pages
+from aggregator.web import api, feeds, fever, greader, html, login, pages, reading
 from aggregator.web.queries import BadRequest
 from aggregator.web.responses import Clock, Endpoint, WebContext, cached, wants_json
+from aggregator.web.session import SessionGate, Sessions
 from aggregator.web.style import CSS, VERSION
 
 log = logging.getLogger(__name__)
@@ -55,12 +58,17 @@ def create_app(
     title: str = "News",
     clock: Clock | None = None,
     metrics: Metrics | None = None,
+    http: HttpSettings | None = None,
 ) -> ASGIApp:
-    """The readers' web app over the store in ``storage`` (opened read-only per request).
+    """The readers' web app over the store in ``storage`` (opened read-only per request;
+    readers' logins and marks write).
 
     ``metrics`` are the daemon's when it serves; on its own the app still exports the
-    store's gauges at /metrics.
+    store's gauges at /metrics. ``http``: whether the server is public, which proxies to
+    trust (:mod:`aggregator.web.session`).
     """
+    http = http or HttpSettings()
+    sessions = Sessions(storage, public=http.public, trusted_proxies=http.trusted_proxies)
     exporter = metrics or Metrics(storage)
 
     def prometheus(request: Request) -> Response:
@@ -74,12 +82,16 @@ def create_app(
         "/metrics": prometheus,
     }
     app = Starlette(
-        # the pages answer GET (and HEAD) only; the readers' apps also POST their marks
+        # GET (and HEAD) only, but for readers' forms (logging in, marking read) and the
+        # readers' apps, which also POST their marks
         routes=[
             *(Route(path, endpoint, methods=["GET"]) for path, endpoint in endpoints.items()),
+            *login.ROUTES,
+            *reading.ROUTES,
             *greader.ROUTES,
             *fever.ROUTES,
         ],
+        middleware=[Middleware(SessionGate, sessions=sessions)],
         exception_handlers={
             StorageError: storage_error,
             BadRequest: bad_request,
@@ -87,6 +99,7 @@ def create_app(
         },
     )
     app.state.web = WebContext(storage, title, clock or (lambda: datetime.now(UTC)))
+    app.state.sessions = sessions
     return SecurityHeaders(app)
 
 

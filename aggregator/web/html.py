@@ -14,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aggregator.types import iso_utc
+from aggregator.web.forms import button
 from aggregator.web.responses import HTML, cached, context
 from aggregator.web.safety import text
+from aggregator.web.session import reader
 from aggregator.web.style import VERSION
 
 
@@ -90,12 +92,27 @@ def layout(
         f"<title>{text(page_title)}</title>"
         f'<link rel="stylesheet" href="/static/style.css?v={VERSION}">{links}</head><body>'
         f'<header class="top"><div class="wrap"><a class="brand" href="/">{text(site)}</a>'
-        '<nav><a href="/">Stories</a><a href="/sources">Sources</a><a href="/api">API</a></nav>'
+        '<nav><a href="/">Stories</a><a href="/sources">Sources</a><a href="/api">API</a>'
+        f"{account_nav(request)}</nav>"
         f'</div></header><main class="wrap">{body}</main>'
         '<footer class="wrap">Grouped coverage from the feeds this server follows. '
         "No tracking, no scripts.</footer></body></html>\n"
     )
     return cached(request, html, HTML, status=status)
+
+
+def account_nav(request: Request) -> str:
+    """The reader's links and a log-out button, or a link to log in."""
+    user = reader(request)
+    if user is None:
+        return '<a href="/login">Log in</a>'
+    logout = button(
+        "/logout", {}, "Log out", request, "/", cls="logout", title=f"Log out {user.name}"
+    )
+    return (
+        '<a href="/?unread=1">Unread</a><a href="/starred">Starred</a>'
+        f'<span class="who">{text(user.name)}</span>{logout}'
+    )
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
@@ -106,4 +123,11 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return layout(request, _STATUS_TITLES.get(status, "Error"), body, status=status)
 
 
-_STATUS_TITLES = {400: "Bad request", 404: "Not found", 503: "Not available yet"}
+_STATUS_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    413: "Too large",
+    415: "Not a form",
+    503: "Not available yet",
+}

@@ -37,7 +37,17 @@ _PARAMETERS = {
         {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
         "Only stories covered by at least this many outlets.",
     ),
-    "q": _param("q", {"type": "string"}, "Words that must all appear in titles or bodies."),
+    "q": _param(
+        "q",
+        {"type": "string", "examples": ["floods -football source:reuters since:7d"]},
+        'A search: words (all of them, stemmed), "phrases", -word to leave out, '
+        'source:NAME or source:"Two Words" (an outlet), tag:TAG, since:2026-01-31 or since:7d. '
+        "On lists, items with an article matching it.",
+    ),
+    "search": {
+        **_param("q", {"type": "string", "minLength": 1}, "The search (as for q elsewhere)."),
+        "required": True,
+    },
     "limit": _param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size."),
     "offset": _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip."),
     "include_text": _param(
@@ -190,6 +200,36 @@ def _schemas() -> dict[str, Any]:
             required=["total", "limit", "offset", "next", key],
         )
 
+    hit = _object(
+        {
+            "id": _INT,
+            "key": _STR,
+            "title": _STR,
+            "url": _NULL_STR,
+            "source": _NULL_STR,
+            "published": _TIME,
+            "tags": _STRINGS,
+            "rank": {"type": "number", "description": "bm25: lower is better; 0 without words"},
+            "copies": {"type": "integer", "description": "wire copies folded into this one"},
+            "title_html": {"type": "string", "description": "escaped, matches in <mark>"},
+            "snippet": {"type": "string", "description": "the passage with most matches"},
+            "snippet_html": {"type": "string", "description": "escaped, matches in <mark>"},
+        },
+        required=["id", "key", "title", "url", "source", "rank", "copies", "snippet"],
+    )
+    found = _object(
+        {
+            "id": _STR,
+            "title": _STR,
+            "article_count": _INT,
+            "source_count": _INT,
+            "last_updated": _TIME,
+            "matches": {"type": "integer", "description": "matching articles, copies folded"},
+            "links": _object({"self": _STR, "html": _STR}, required=["self", "html"]),
+            "hits": {"type": "array", "items": _ref("SearchHit"), "description": "best first"},
+        },
+        required=["id", "title", "matches", "links", "hits"],
+    )
     counts = {"type": "object", "additionalProperties": _INT}
     error = _object({"status": _INT, "message": _STR}, required=["status", "message"])
     return {
@@ -203,6 +243,9 @@ def _schemas() -> dict[str, Any]:
         "Feed": feed,
         "StoryList": page_of("stories", "StorySummary"),
         "ArticleList": page_of("articles", "Article"),
+        "SearchHit": hit,
+        "SearchStory": found,
+        "SearchResults": page_of("stories", "SearchStory"),
         "FeedList": _object(
             {"counts": counts, "feeds": {"type": "array", "items": _ref("Feed")}},
             required=["counts", "feeds"],
@@ -265,6 +308,11 @@ def openapi(title: str) -> dict[str, Any]:
                 "Articles, newest first",
                 "ArticleList",
                 ["since", "feed", "q", "limit", "offset", "include_text"],
+            ),
+            "/api/search": _get(
+                "Stories matching a search, best match first, with marked passages",
+                "SearchResults",
+                ["search", "since", "tag", "feed", "min_sources", "limit", "offset"],
             ),
             "/api/feeds": _get("Feeds and their health", "FeedList", [], errors=(503,)),
             "/healthz": _get("Liveness and store counts", "Health", [], errors=(503,)),

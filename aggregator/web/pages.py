@@ -13,10 +13,12 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from aggregator.read.digest import DigestStory
 from aggregator.store import BodyHealth, FeedState
+from aggregator.store.search import SearchResults
+from aggregator.web.forms import here, hidden
 from aggregator.web.html import layout, plural, story_href, time_tag
 from aggregator.web.queries import (
     MIN_SOURCES,
@@ -28,8 +30,12 @@ from aggregator.web.queries import (
     story_filter,
     story_page,
 )
+from aggregator.web.reading import keep_unread, reader_marks, unread_only
 from aggregator.web.responses import Endpoint, context
 from aggregator.web.safety import outbound_link, text
+from aggregator.web.search import PAGE_SIZE as SEARCH_PAGE_SIZE
+from aggregator.web.search import results_html, run_search
+from aggregator.web.session import reader
 from aggregator.web.story import story_page_view
 
 PAGE_SIZE = 30
@@ -50,26 +56,64 @@ def _feed_links(flt: StoryFilter) -> list[tuple[str, str, str]]:
 def front_page(request: Request) -> Response:
     ctx = context(request)
     flt = story_filter(request.query_params)
+    if flt.q:
+        return search_page(request, flt)
     limit, offset = paging(request.query_params, default_limit=PAGE_SIZE, pages=True)
     now = ctx.now()
+    user, unread = reader(request), unread_only(request)
+    if request.query_params.get("unread") == "1" and user is None:
+        return RedirectResponse("/login?" + urlencode({"next": here(request)}), status_code=303)
     with open_store(ctx.storage) as store:
-        page = story_page(store, flt, now=now, limit=limit, offset=offset, cache=ctx.stories)
+        keep = keep_unread(store, user) if unread and user else None
+        page = story_page(
+            store, flt, now=now, limit=limit, offset=offset, cache=ctx.stories, keep=keep
+        )
         tags = store.tag_counts()
         feeds = store.feed_states()
+        marks = reader_marks(request, store, [s.id for s in page.stories])
     feed_links = _feed_links(flt)
-    cards = "".join(story_card(s, now) for s in page.stories)
+    cards = "".join(story_card(s, now, marks.card(s.id)) for s in page.stories)
     if not cards:
         cards = '<p class="empty">No stories match. Try a longer period or fewer filters.</p>'
+        if unread:
+            cards = '<p class="empty">Nothing unread here. <a href="/">All stories</a></p>'
     subscribe = " ".join(f'<a href="{text(h)}">{text(label)}</a>' for _, label, h in feed_links)
+    counted = plural(page.total, "story") + (" with unread articles" if unread else "")
+    extra = {"unread": "1"} if unread else {}
     body = (
-        filters_form(flt, tags, feeds)
-        + f'<p class="status">{plural(page.total, "story")} · {text(flt.describe())} · '
-        f"Subscribe: {subscribe}</p>" + f'<div class="stories">{cards}</div>' + pager(flt, page)
+        filters_form(flt, tags, feeds, extra)
+        + f'<p class="status">{counted} · {text(flt.describe())} · '
+        f"Subscribe: {subscribe}</p>"
+        + marks.page([s.id for s in page.stories])
+        + f'<div class="stories">{cards}</div>'
+        + pager(flt, page, extra)
     )
     return layout(request, ctx.title, body, alternates=feed_links)
 
 
-def filters_form(flt: StoryFilter, tags: list[tuple[str, int]], feeds: list[FeedState]) -> str:
+def search_page(request: Request, flt: StoryFilter) -> Response:
+    """The search box's results: matching stories, best first, with marked passages."""
+    ctx = context(request)
+    limit, offset = paging(request.query_params, default_limit=SEARCH_PAGE_SIZE, pages=True)
+    now = ctx.now()
+    with open_store(ctx.storage) as store:
+        results = run_search(store, flt, now, limit, offset)
+        tags = store.tag_counts()
+        feeds = store.feed_states()
+    body = (
+        filters_form(flt, tags, feeds)
+        + results_html(results, flt, now)
+        + pager(flt, results, default_limit=SEARCH_PAGE_SIZE, previous="← Better matches")
+    )
+    return layout(request, f"Search: {flt.q}", body)
+
+
+def filters_form(
+    flt: StoryFilter,
+    tags: list[tuple[str, int]],
+    feeds: list[FeedState],
+    keep: dict[str, str] | None = None,
+) -> str:
     def options(choices: Sequence[tuple[str, str]], selected: str) -> str:
         return "".join(
             f'<option value="{text(v)}"{" selected" if v == selected else ""}>{text(label)}</option>'
@@ -91,17 +135,19 @@ def filters_form(flt: StoryFilter, tags: list[tuple[str, int]], feeds: list[Feed
     return (
         '<form class="filters" method="get" action="/" role="search">'
         f'<input class="q" type="search" name="q" value="{text(flt.q)}" '
-        'placeholder="Search stories" aria-label="Search stories">'
+        'placeholder="Search: words, &quot;a phrase&quot;, -word, source:, tag:, since:7d" '
+        'aria-label="Search stories">'
         "<button type=submit>Show</button>"
         f'<select name="since" aria-label="Period">{options(periods, flt.since)}</select>'
         f'<select name="tag" aria-label="Tag">{options(tag_choices, flt.tag)}</select>'
         f'<select name="feed" aria-label="Source">{options(feed_choices, flt.feed)}</select>'
         f'<select name="min_sources" aria-label="Minimum outlets">'
-        f"{options(mins, str(flt.min_sources))}</select></form>"
+        f"{options(mins, str(flt.min_sources))}</select>{hidden(keep or {})}</form>"
     )
 
 
-def story_card(story: DigestStory, now: datetime) -> str:
+def story_card(story: DigestStory, now: datetime, reading: str = "") -> str:
+    """A front-page card; ``reading``: a logged-in reader's unread count and buttons."""
     href = story_href(story.id)
     first = story.first_report
     first_html = ""
@@ -120,7 +166,7 @@ def story_card(story: DigestStory, now: datetime) -> str:
     summary = f'<p class="lead">{text(story.summary)}</p>' if story.summary else ""
     return (
         f'<article class="card" id="story-{text(story.id)}">'
-        f'<h2><a href="{text(href)}">{text(story.title)}</a></h2>'
+        f'<h2><a href="{text(href)}">{text(story.title)}</a></h2>{reading}'
         f'<p class="meta"><strong>{plural(story.source_count, "outlet")}</strong> · '
         f"{plural(story.article_count, 'article')}{first_html} · updated "
         f"{time_tag(story.last_updated, now)}</p>"
@@ -142,14 +188,22 @@ def tag_chips(tags: Sequence[tuple[str, int]]) -> str:
     return f'<ul class="chips" aria-label="Coverage by tag">{chips}</ul>'
 
 
-def pager(flt: StoryFilter, page: StoryPage) -> str:
+def pager(
+    flt: StoryFilter,
+    page: StoryPage | SearchResults,
+    keep: dict[str, str] | None = None,
+    default_limit: int = PAGE_SIZE,
+    previous: str = "← Bigger",
+) -> str:
     if page.total <= page.limit:
         return ""
     number = page.offset // page.limit + 1
     pages = (page.total + page.limit - 1) // page.limit
-    extra: dict[str, str | int] = {} if page.limit == PAGE_SIZE else {"limit": page.limit}
+    extra: dict[str, str | int] = {**(keep or {})}
+    if page.limit != default_limit:
+        extra["limit"] = page.limit
     prev = (
-        f'<a rel="prev" href="/{text(flt.query({**extra, "page": number - 1}))}">← Bigger</a>'
+        f'<a rel="prev" href="/{text(flt.query({**extra, "page": number - 1}))}">{text(previous)}</a>'
         if number > 1
         else "<span></span>"
     )
@@ -221,6 +275,7 @@ _API_ROWS = (
     ("/api/stories", "stories, paged and filtered (since, tag, feed, min_sources, q)"),
     ("/api/stories/{id}", "one story with every article, its score and evidence"),
     ("/api/articles", "articles, newest first (since, feed, q)"),
+    ("/api/search", "stories matching a search (q), best first, with marked passages"),
     ("/api/feeds", "the feeds and their health"),
     ("/api/openapi.json", "the OpenAPI 3.1 description of all this"),
     ("/feed.atom, /feed.rss, /feed.json", "subscribable digests (since, tag, min_sources...)"),

@@ -7,7 +7,8 @@ filtered page into a subscription by changing the path:
     tag          a feed tag (region, language, ...): stories that outlet tagged so covered
     feed         a feed URL: stories with coverage from that feed
     min_sources  stories covered by at least this many outlets
-    q            words that must all appear in the story's coverage (titles and bodies)
+    q            a search (words, "phrases", -word, source:, tag:, since:; see
+                 aggregator.read.search_query): stories with an article matching it
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 from aggregator.config.durations import parse_duration
+from aggregator.errors import QueryError
 from aggregator.read.digest import DigestStory, story_view
+from aggregator.read.search_query import parse_query
 from aggregator.store.engine import Location
+from aggregator.store.search import SearchQuery
 from aggregator.store.sql import SqlStore
 from aggregator.types import Correction, StoredArticle, StoryRecord
 
@@ -37,7 +41,6 @@ PERIODS: tuple[tuple[str, str], ...] = (
 )
 MIN_SOURCES = (1, 2, 3, 5, 10)
 MAX_LIMIT = 200
-MAX_WORDS = 8
 MAX_PARAM_CHARS = 500
 
 
@@ -56,8 +59,14 @@ class StoryFilter:
     def since_time(self, now: datetime) -> datetime | None:
         return None if self.since == "all" else now - parse_duration(self.since)
 
-    def words(self) -> tuple[str, ...]:
-        return tuple(self.q.split()[:MAX_WORDS])
+    def search(self, now: datetime) -> SearchQuery | None:
+        """``q`` parsed (None without one); ``since:7d`` in it counts back from ``now``."""
+        if not self.q:
+            return None
+        try:
+            return parse_query(self.q, now)
+        except QueryError as exc:
+            raise BadRequest(f"q: {exc}") from None
 
     def params(self, default_since: str = DEFAULT_SINCE) -> dict[str, str]:
         """The filter as query parameters, defaults left out, in a stable order."""
@@ -133,13 +142,15 @@ def story_filter(params: Mapping[str, str], *, default_since: str = DEFAULT_SINC
             parse_duration(since)
         except ValueError as exc:
             raise BadRequest(f"since: {exc} (or 'all')") from None
-    return StoryFilter(
+    flt = StoryFilter(
         since=since,
         tag=_param(params, "tag"),
         feed=_param(params, "feed"),
         min_sources=_int_param(params, "min_sources", 1, 1, 1000),
         q=q,
     )
+    flt.search(datetime.now(UTC))  # a search that cannot be read is a 400 before any work
+    return flt
 
 
 def paging(
@@ -228,11 +239,14 @@ def story_page(
     offset: int,
     order: str = "size",
     cache: StoryCache | None = None,
+    keep: Callable[[list[StoryRecord]], list[StoryRecord]] | None = None,
 ) -> StoryPage:
-    """One page of stories as readers see them: biggest and newest first by default."""
-    since = flt.since_time(now)
-    if since is not None:  # to the minute, so that requests within a minute share a cache entry
-        since = since.replace(second=0, microsecond=0)
+    """One page of stories as readers see them: biggest and newest first by default.
+
+    ``keep`` narrows every matching story down before paging (a reader's unread ones)."""
+    # to the minute, so that requests within a minute share a cache entry
+    since = flt.since_time(now.replace(second=0, microsecond=0))
+    match = flt.search(now.replace(second=0, microsecond=0))
 
     def matching(limit: int | None, offset: int) -> tuple[list[StoryRecord], int]:
         return store.find_stories(
@@ -240,17 +254,22 @@ def story_page(
             tag=flt.tag or None,
             feed=flt.feed or None,
             min_sources=flt.min_sources,
-            words=flt.words(),
+            match=match,
             order=order,
             limit=limit,
             offset=offset,
         )
 
-    if cache is None:
+    if cache is None and keep is None:
         records, total = matching(limit, offset)
     else:
-        key = (since, flt.tag, flt.feed, flt.min_sources, flt.words(), order)
-        every = cache.get(store, key, lambda: matching(None, 0)[0])
+        key = (since, flt.tag, flt.feed, flt.min_sources, match, order)
+        if cache is None:
+            every = matching(None, 0)[0]
+        else:
+            every = cache.get(store, key, lambda: matching(None, 0)[0])
+        if keep is not None:
+            every = keep(every)
         records, total = every[offset : offset + limit], len(every)
     articles = store.stories_articles([r.id for r in records])
     views = tuple(story_view(r, articles[r.id]) for r in records)

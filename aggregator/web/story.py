@@ -13,9 +13,11 @@ from starlette.responses import RedirectResponse, Response
 from aggregator.read.digest import lead_text
 from aggregator.types import StoredArticle
 from aggregator.web.html import absolute, duration, layout, plural, story_href, time_tag
-from aggregator.web.queries import StoryDetail
+from aggregator.web.queries import StoryDetail, open_store
+from aggregator.web.reading import ReaderMarks, reader_marks
 from aggregator.web.responses import context, requested_story
 from aggregator.web.safety import clean_html, outbound_link, text
+from aggregator.web.session import reader
 
 EXCERPT_CHARS = 360
 
@@ -25,10 +27,18 @@ def story_page_view(request: Request) -> Response:
     if detail.record.id != request.path_params["story_id"]:
         # the story was merged into a bigger one: its address moves for good
         return RedirectResponse(story_href(detail.record.id), status_code=301)
-    return layout(request, detail.view.title, story_body(detail, context(request).now()))
+    ctx = context(request)
+    marks = ReaderMarks()
+    if reader(request) is not None:
+        with open_store(ctx.storage) as store:
+            marks = reader_marks(
+                request, store, [detail.record.id], [a.id for a in detail.articles]
+            )
+    return layout(request, detail.view.title, story_body(detail, ctx.now(), marks))
 
 
-def story_body(detail: StoryDetail, now: datetime) -> str:
+def story_body(detail: StoryDetail, now: datetime, marks: ReaderMarks | None = None) -> str:
+    marks = marks or ReaderMarks()
     view = detail.view
     first = view.first_report
     first_html = ""
@@ -43,11 +53,11 @@ def story_body(detail: StoryDetail, now: datetime) -> str:
         f"<h1>{text(view.title)}</h1>"
         f'<p class="meta"><strong>{plural(view.source_count, "outlet")}</strong> · '
         f"{plural(view.article_count, 'article')}{first_html} · updated "
-        f"{time_tag(view.last_updated, now)}</p>{summary}"
+        f"{time_tag(view.last_updated, now)}</p>{marks.story(detail.record.id)}{summary}"
         f"{corrected(detail, now)}"
         f"{perspectives(detail.articles)}"
         f"{timeline(detail)}"
-        f"{coverage(detail, now)}</article>"
+        f"{coverage(detail, now, marks)}</article>"
     )
 
 
@@ -139,7 +149,7 @@ def _clip(value: str, n: int) -> str:
     return value if len(value) <= n else value[: n - 1] + "…"
 
 
-def coverage(detail: StoryDetail, now: datetime) -> str:
+def coverage(detail: StoryDetail, now: datetime, marks: ReaderMarks | None = None) -> str:
     """Every article, syndicated copies folded under their original, with why it is here."""
     by_key = {a.key: a for a in detail.articles}
     copies: dict[str, list[StoredArticle]] = {}
@@ -149,7 +159,10 @@ def coverage(detail: StoryDetail, now: datetime) -> str:
             copies.setdefault(a.duplicate_of_key, []).append(a)
         else:
             originals.append(a)
-    items = "".join(article_item(a, copies.get(a.key, []), now) for a in originals)
+    reading = marks or ReaderMarks()
+    items = "".join(
+        article_item(a, copies.get(a.key, []), now, reading.article(a)) for a in originals
+    )
     note = (
         '<p class="meta">Articles join a story when their words overlap with it (cosine '
         "similarity of their text), their headlines agree, and they were published close in "
@@ -161,7 +174,9 @@ def coverage(detail: StoryDetail, now: datetime) -> str:
     )
 
 
-def article_item(a: StoredArticle, copies: list[StoredArticle], now: datetime) -> str:
+def article_item(
+    a: StoredArticle, copies: list[StoredArticle], now: datetime, reading: str = ""
+) -> str:
     excerpt = lead_text(a.text or a.summary, EXCERPT_CHARS)
     origin = " · from the feed" if a.text_source == "feed" else ""
     tags = f" · {text(', '.join(a.tags))}" if a.tags else ""
@@ -181,7 +196,7 @@ def article_item(a: StoredArticle, copies: list[StoredArticle], now: datetime) -
         f'<article class="item" id="article-{a.id}">'
         f"<h3>{outbound_link(a.url, a.title)}</h3>"
         f'<p class="meta"><strong>{text(a.source or "unknown")}</strong> · '
-        f"{time_tag(_when(a), now)}{tags}{origin}</p>"
+        f"{time_tag(_when(a), now)}{tags}{origin}</p>{reading}"
         f'<div class="excerpt">{body}</div>{copies_html}{why(a, copies)}</article>'
     )
 

@@ -52,6 +52,10 @@ font-size:.88rem}
 .chips li a,a.chip{display:inline-block;background:var(--chip);color:var(--chip-fg);
 border-radius:1rem;padding:.05rem .6rem;font-size:.8rem}
 .chips .n{opacity:.75;margin-left:.25rem}
+ul.hits{list-style:none;margin:.5rem 0 0;padding:0}
+ul.hits li{margin:.45rem 0}ul.hits .hit-title{font-weight:600}ul.hits .more{color:var(--muted)}
+.snippet{margin:.15rem 0 0;font-size:.92rem}
+mark{background:var(--chip);color:var(--chip-fg);border-radius:.2rem;padding:0 .1rem}
 .full{display:inline-block;margin-top:.5rem;font-size:.9rem;font-weight:600}
 .pager{display:flex;justify-content:space-between;align-items:center;margin:1rem 0 2rem;
 font-size:.95rem}
@@ -90,6 +94,26 @@ code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-s
 pre{background:var(--card);border:1px solid var(--line);border-radius:.4rem;padding:.6rem;
 overflow-x:auto}
 footer{color:var(--muted);font-size:.8rem;padding:1rem 0 2rem}
+header.top nav{align-items:baseline;flex-wrap:wrap}header.top .who{color:var(--muted)}
+form.act,form.logout{display:inline;margin:0}
+form.act button,form.logout button,form.login button{font:inherit;font-size:.85rem;
+padding:.2rem .6rem;border:1px solid var(--line);border-radius:.4rem;background:var(--card);
+color:var(--accent);cursor:pointer}
+form.logout button{font-size:.95rem;border:0;padding:0;background:none}
+.reading{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .7rem;margin:.3rem 0;
+font-size:.88rem}
+.reading.story{margin:.5rem 0}
+.unread{background:var(--accent);color:var(--bg);border-radius:1rem;padding:0 .55rem;
+font-weight:600;font-size:.8rem}
+.done{color:var(--muted)}
+body>main>form.act{display:block;margin:0 0 .8rem}
+form.login{display:grid;gap:.7rem;max-width:22rem;margin:1rem 0}
+form.login label{display:grid;gap:.2rem;font-size:.95rem}
+form.login input{font:inherit;padding:.45rem .5rem;border:1px solid var(--line);
+border-radius:.4rem;background:var(--card);color:var(--fg)}
+form.login button{font-size:1rem;padding:.45rem;background:var(--accent);color:var(--bg);
+border-color:var(--accent);font-weight:600}
+.problem{border-left:3px solid #c5221f;padding:.3rem .8rem;background:var(--card)}
 @media (max-width:36rem){form.filters{grid-template-columns:repeat(2,minmax(0,1fr))}
 form.filters .q{grid-column:1/-1}form.filters button{order:9;grid-column:1/-1}}
 @media (max-width:30rem){.card,.item{padding:.75rem .8rem}.story h1{font-size:1.3rem}

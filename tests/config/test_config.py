@@ -66,6 +66,7 @@ def test_minimal_file_gets_every_default() -> None:
         8080,
         True,
     )
+    assert settings.http.public and settings.http.trusted_proxies == ()  # open, no proxy
     assert (settings.log_format, settings.log_level, settings.retention) == ("text", "info", None)
 
 
@@ -95,7 +96,8 @@ def test_full_file() -> None:
           allow_private: [intranet.local, .Corp, 10.0.0.0/8, "192.168.1.7", "[fd00::1]"]
           window: 2d
           retention: 30d
-          http: {host: 0.0.0.0, port: 9000, enabled: false}
+          http: {host: 0.0.0.0, port: 9000, enabled: false, public: false,
+                 trusted_proxies: [127.0.0.1, "::1", 10.0.0.0/8]}
           log_format: JSON
           log_level: debug
         """
@@ -130,6 +132,8 @@ def test_full_file() -> None:
     )
     assert (s.window, s.retention) == (timedelta(days=2), timedelta(days=30))
     assert (s.http.host, s.http.port, s.http.enabled) == ("0.0.0.0", 9000, False)
+    assert not s.http.public
+    assert s.http.trusted_proxies == ("127.0.0.1/32", "::1/128", "10.0.0.0/8")
     assert (s.log_format, s.log_level) == ("json", "debug")
 
 
@@ -381,6 +385,20 @@ ERRORS = [
         "settings.allow_private[0]",
         "expected a host name",
         id="bad-allow-private",
+    ),
+    pytest.param(
+        "feeds: [https://example.org/]\nsettings:\n  http: {trusted_proxies: [proxy.lan]}\n",
+        3,
+        "settings.http.trusted_proxies[0]",
+        "expected an IP address or CIDR range",
+        id="bad-trusted-proxy",
+    ),
+    pytest.param(
+        "feeds: [https://example.org/]\nsettings:\n  http: {public: sometimes}\n",
+        3,
+        "settings.http.public",
+        "expected true or false",
+        id="bad-public",
     ),
     pytest.param(
         "feeds: [https://example.org/]\nsettings:\n  min_interval: 2h\n  max_interval: 1h\n",

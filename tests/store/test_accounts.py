@@ -167,3 +167,39 @@ def test_app_streams_and_unread_counts_on_both_engines(store):
     unread = ItemQuery(read=False, limit=-1)
     assert store.app_item_ids(alice, unread) == newest_first[:2]
     assert store.app_unread_counts(alice)[2] == {"world": 2}
+
+
+def test_web_sessions_expire_unless_refreshed_and_end_one_at_a_time(store):
+    from datetime import UTC, datetime, timedelta
+
+    alice = store.add_user("alice", "pw")
+    one, two = store.issue_token(alice, "session"), store.issue_token(alice, "session")
+    now = datetime.now(UTC)
+    found = store.session_user(one, "session", now - timedelta(days=30))
+    assert found is not None and found[0] == alice
+    assert abs(found[1] - now) < timedelta(minutes=5)
+    assert store.session_user(one, "greader", now - timedelta(days=30)) is None
+    assert store.session_user(one, "session", now + timedelta(minutes=5)) is None  # too old
+    old = (now - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    store._db.execute("UPDATE user_tokens SET created = ?", (old,))
+    store.refresh_token(one)  # a session used again lives on
+    assert store.session_user(one, "session", now - timedelta(days=30)) is not None
+    assert store.session_user(two, "session", now - timedelta(days=30)) is None
+    assert store.expire_tokens(alice, "session", now - timedelta(days=30)) == 1  # two
+    assert store.revoke_token(one) == 1
+    assert store.session_user(one, "session", now - timedelta(days=30)) is None
+
+
+def test_starred_articles_newest_mark_first_with_copies_folded(store):
+    store.add_article(article("orig", url="https://a.example/1"), placement("s1"), None)
+    store.add_article(article("copy", minutes=1), placement("s1"), "orig")
+    store.add_article(article("other", minutes=2), placement("s2"), None)
+    key = ids(store)
+    alice, bob = store.add_user("alice", "pw"), store.add_user("bob", "pw")
+    store.mark_starred(alice, [key["copy"]])  # the family: original and copy
+    store._db.execute("UPDATE star_marks SET at = '2026-01-01T00:00:00Z'")
+    store.mark_starred(alice, [key["other"]])
+    found, total = store.starred_articles(alice, limit=10)
+    assert [a.key for a in found] == ["other", "orig"] and total == 2
+    assert [a.key for a in store.starred_articles(alice, limit=1, offset=1)[0]] == ["orig"]
+    assert store.starred_articles(bob, limit=10) == ([], 0)
