@@ -164,6 +164,7 @@ def _v8(db: Connection) -> None:
     _create(db, "V8")
     db.execute("CREATE INDEX IF NOT EXISTS articles_duplicate_of ON articles (duplicate_of)")
 
+
 # full-text search (aggregator.store.search), each engine its own: SQLite an FTS5 index over
 # the articles' own columns (external content: no second copy of the bodies) kept in step by
 # triggers, PostgreSQL a weighted tsvector column it computes itself, with a GIN index. Only

@@ -125,9 +125,7 @@ class WebReads(SqlReads):
     def search(self, query: SearchQuery, *, limit: int = 20, offset: int = 0) -> SearchResults:
         """One page of the stories matching a reader's search, best first, each with its
         best matching articles marked (wire copies folded)."""
-        return run_search(
-            self._query, query, limit=limit, offset=offset, dialect=self._db.dialect
-        )
+        return run_search(self._query, query, limit=limit, offset=offset, dialect=self._db.dialect)
 
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every feed tag with the number of articles carrying it, most used first."""

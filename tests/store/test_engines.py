@@ -12,6 +12,7 @@ import pytest
 from aggregator.errors import CorrectionError, StorageError
 from aggregator.store import FeedState
 from aggregator.store.engine import location
+from aggregator.store.search import SearchQuery
 from aggregator.store.schema import LATEST, LEGACY_SQLITE
 from aggregator.store.sql import SqlStore
 from aggregator.types import PageFill
@@ -55,10 +56,17 @@ def answers(store: SqlStore) -> dict[str, object]:
         "resolve": store.resolve_story_id("b1"),
         "tagged": ids(store.find_stories(tag="EU")),
         "by_feed": ids(store.find_stories(feed="http://127.0.0.1/other.xml", limit=None)),
-        "words": ids(store.find_stories(words=("BODY", "c1"))),
+        "words": ids(store.find_stories(match=SearchQuery(include=("BODY", "c1")))),
         "two_sources": ids(store.find_stories(min_sources=2, order="recent")),
         "past_the_end": ids(store.find_stories(limit=5, offset=50)),
-        "find_articles": ids(store.find_articles(words=("title",), limit=3, offset=1)),
+        "find_articles": ids(
+            store.find_articles(match=SearchQuery(include=("title",)), limit=3, offset=1)
+        ),
+        # each engine ranks by its own measure: which stories and articles match is the same
+        "search": sorted(
+            (found.story.id, sorted(h.article.key for h in found.hits))
+            for found in store.search(SearchQuery(include=("body",)), limit=50).stories
+        ),
         "by_story": {
             k: [a.key for a in v] for k, v in store.stories_articles(["s1", "s3"]).items()
         },
