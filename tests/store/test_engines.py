@@ -12,8 +12,8 @@ import pytest
 from aggregator.errors import CorrectionError, StorageError
 from aggregator.store import FeedState
 from aggregator.store.engine import location
-from aggregator.store.search import SearchQuery
 from aggregator.store.schema import LATEST, LEGACY_SQLITE
+from aggregator.store.search import SearchQuery
 from aggregator.store.sql import SqlStore
 from aggregator.types import PageFill
 from tests.store.test_store import T0, article, placement
