@@ -94,6 +94,7 @@ def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = T
     from aggregator.cluster.clusterer import Clusterer, ClusterSettings
     from aggregator.identity.near import NearDuplicates
     from aggregator.pipeline import Pipeline
+    from aggregator.pipeline.snapshot import FILE_NAME as SNAPSHOT_FILE
 
     fetcher = extractor = None
     if fetching:
@@ -113,6 +114,7 @@ def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = T
         window=window,
         min_interval=settings.min_interval,
         max_interval=settings.max_interval,
+        snapshot=store.directory / SNAPSHOT_FILE,
     )
 
 

@@ -59,6 +59,7 @@ async def _run_once(pipeline: Pipeline, config: Config) -> int:
         await close_pipeline(pipeline)
     if config.settings.retention is not None:
         pipeline.store.prune(datetime.now(UTC) - config.settings.retention)
+    pipeline.save_snapshot()  # the next start takes the window back from it
     print(report.summary())
     return 0
 

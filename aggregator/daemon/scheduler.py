@@ -222,6 +222,7 @@ class Daemon:
             if pending:
                 await asyncio.wait(pending, timeout=5)
         self.scheduler.shutdown(wait=False)
+        self.pipeline.save_snapshot()  # the next start takes the window back from it
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         log.info("daemon stopped")

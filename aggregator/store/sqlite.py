@@ -18,12 +18,12 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aggregator.errors import StorageError
-from aggregator.store import ExistingRef, FeedState, Overview, corrections
+from aggregator.store import ExistingRef, FeedState, Overview, corrections, stamp
 from aggregator.store.rows import (
     article_to_row,
     doc_from_row,
@@ -209,6 +209,10 @@ class SqliteStore(WebReads):
         )
         for r in rows:
             yield doc_from_row(r), r["story_id"]
+
+    def window_stamp(self, window: timedelta) -> str:
+        """What a saved clustering window must match to be taken back (stamp.py)."""
+        return stamp.window_stamp(self._query, window)
 
     def latest_time(self) -> datetime | None:
         row = self._query("SELECT max(sort_time) FROM articles")[0]
