@@ -188,11 +188,10 @@ class FeedServer:
         except subprocess.TimeoutExpired:
             self._proc.kill()
 
-    def prerender(self, round_: int, count: int, items: int) -> None:
-        """Have the server render a round's feeds and pages before the timing starts."""
-        httpx.get(
-            f"http://127.0.1.1:{self.port}/_prerender/{round_}/{count}-{items}", timeout=600
-        ).raise_for_status()
+    def prerender(self, round_: int, count: int, items: int, *, pages: bool = True) -> None:
+        """Have the server render a round's feeds (and pages) before the timing starts."""
+        path = f"/_prerender/{round_}/{count}-{items}" + ("" if pages else "/feeds")
+        httpx.get(f"http://127.0.1.1:{self.port}{path}", timeout=600).raise_for_status()
 
     def stats(self) -> dict[str, float]:
         response = httpx.get(f"http://127.0.1.1:{self.port}/_stats", timeout=10)

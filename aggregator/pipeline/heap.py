@@ -15,7 +15,11 @@ from __future__ import annotations
 import gc
 
 
-def settle_heap() -> None:
-    """Move every object alive now out of the collector's reach (gc.freeze)."""
-    gc.collect(1)  # young garbage goes first, not into the permanent generation
+def settle_heap(*, collect_young: bool = True) -> None:
+    """Move every object alive now out of the collector's reach (gc.freeze).
+
+    ``collect_young``: collect the young generations first, so their garbage is not kept
+    (off right after a snapshot was unpickled: millions of objects, none of them garbage)."""
+    if collect_young:
+        gc.collect(1)
     gc.freeze()

@@ -64,7 +64,7 @@ class Ingest:
         self._warm = True
         if self._load_snapshot():
             self.apply_corrections()  # those recorded since it was saved
-            settle_heap()
+            settle_heap(collect_young=False)
             return
         # corrections made before the restore are in the stored placements already; those
         # made while it runs are applied after it

@@ -5,7 +5,7 @@ window (10,000 at 100,000 stored: ~20 s of CPU). Instead ``save`` writes both me
 file in the storage directory when a pass or the daemon ends, and ``load`` takes them back at
 the next start, in well under a second, only when all of these still hold:
 
-    the file reads back whole (its payload's digest matches the header's)
+    the file reads back whole (its payload's CRC matches the header's)
     the same format, the same clustering and dedupe code (a digest of their sources) and
     the same settings
     the store's window stamp (aggregator/store/stamp.py) is the one saved: no article was
@@ -28,6 +28,7 @@ import io
 import logging
 import os
 import pickle
+import zlib
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
@@ -96,14 +97,13 @@ def save(
         "code": code_digest(),
         "settings": settings_key(clusterer, near, window),
         "stamp": stamp,
-        "digest": hashlib.blake2b(payload, digest_size=16).hexdigest(),
+        "crc": zlib.crc32(payload),
     }
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as out:
         pickle.dump(header, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.write(payload)
-        out.flush()
-        os.fsync(out.fileno())
+    # no fsync: a file that a crash leaves half-written fails its CRC and is rebuilt
     os.replace(tmp, path)
 
 
@@ -134,7 +134,7 @@ def load(
             why = "written by another version"
         elif header.get("settings") != settings_key(clusterer, near, window):
             why = "other settings"
-        elif hashlib.blake2b(payload, digest_size=16).hexdigest() != header.get("digest"):
+        elif zlib.crc32(payload) != header.get("crc"):
             why = "damaged"
         elif header.get("stamp") != stamp():
             why = "the store changed since"
