@@ -94,7 +94,10 @@ def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = T
     from aggregator.cluster.clusterer import Clusterer, ClusterSettings
     from aggregator.identity.near import NearDuplicates
     from aggregator.pipeline import Pipeline
+    from aggregator.pipeline.heap import tune_collector
     from aggregator.pipeline.snapshot import FILE_NAME as SNAPSHOT_FILE
+
+    tune_collector()
 
     fetcher = extractor = None
     if fetching:

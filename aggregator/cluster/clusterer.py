@@ -215,11 +215,16 @@ class Clusterer:
         """
         s = self.settings
         vector = article.vector
-        probe = sorted(vector, key=lambda t: (-vector[t], t))[: s.probe_terms]
+        # (-weight, term) pairs sort as the key (-weight, term) would, in C; a generic
+        # generator of (term, story) pairs cost a frame switch per posting read
+        probe = sorted([(-w, t) for t, w in vector.items()])[: s.probe_terms]
         overlap: dict[str, float] = {}
-        for term, story_id in self.index.candidates(probe):
-            overlap[story_id] = overlap.get(story_id, 0.0) + vector[term]
-        best = sorted(overlap, key=lambda sid: (-overlap[sid], sid))[: s.max_candidates]
+        get = overlap.get
+        for weight, term in probe:
+            for story_id in self.index.recent(term):
+                overlap[story_id] = get(story_id, 0.0) - weight
+        ranked_ids = sorted([(-v, sid) for sid, v in overlap.items()])[: s.max_candidates]
+        best = [sid for _, sid in ranked_ids]
         ranked = []
         for story_id in best:
             story = self.index.stories[story_id]
