@@ -171,17 +171,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    from bench.bench import FeedServer  # the same server bench.py uses
-
-    sizes = [int(n) for n in args.feeds.split(",")]
-    with FeedServer() as server:
-        results = []
-        for n in sizes:
-            server.prerender(40 + n % 97, n, args.items, pages=False)
-            results.append(one_size(server.port, n, args.items, args.repeats, 40 + n % 97))
-            print(json.dumps(results[-1]), file=sys.stderr)
+    results = run_sizes([int(n) for n in args.feeds.split(",")], args.items, args.repeats)
     print(report(results))
     return 0
+
+
+def run_sizes(sizes: list[int], items: int, repeats: int) -> list[dict[str, Any]]:
+    """Each size on its own server (its feeds rendered before the timing starts)."""
+    from bench.bench import FeedServer  # the same server bench.py uses
+
+    results = []
+    for n in sizes:
+        with FeedServer() as server:
+            server.prerender(40 + n % 97, n, items, pages=False)
+            results.append(one_size(server.port, n, items, repeats, 40 + n % 97))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    return results
 
 
 if __name__ == "__main__":

@@ -90,7 +90,11 @@ def storage_dir(args: argparse.Namespace, config: Config | None) -> Path:
 
 
 # ---------------------------------------------------------------------- pipeline
-def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = True) -> Pipeline:
+def build_pipeline(
+    settings: Settings, store: SqliteStore, *, fetching: bool = True, extracting: bool = True
+) -> Pipeline:
+    """The pipeline's parts; ``extracting=False`` when no feed has its pages extracted (the
+    workers then skip trafilatura's import: they only parse feeds)."""
     from aggregator.cluster.clusterer import Clusterer, ClusterSettings
     from aggregator.identity.near import NearDuplicates
     from aggregator.pipeline import Pipeline
@@ -106,7 +110,7 @@ def build_pipeline(settings: Settings, store: SqliteStore, *, fetching: bool = T
 
         limits = fetch_limits(settings)
         fetcher = Fetcher(make_client(limits), limits)
-        extractor = Extractor()
+        extractor = Extractor(warm=extracting)
     window = settings.window
     return Pipeline(
         store,

@@ -44,7 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with StorageLock(directory, "run --once" if args.once else "run"):
         store = SqliteStore(directory)
         try:
-            pipeline = build_pipeline(config.settings, store)
+            extracting = any(feed.extract for feed in config.feeds)
+            pipeline = build_pipeline(config.settings, store, extracting=extracting)
             if args.once:
                 return asyncio.run(_run_once(pipeline, config))
             return asyncio.run(_run_daemon(pipeline, config, directory))

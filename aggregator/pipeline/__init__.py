@@ -189,7 +189,9 @@ class Pipeline:
         for outcome in outcomes:
             report.count(outcome)
         counts = IngestCounts()
-        await yielding(self.tail.storing(outcomes, timer, counts))
+        # one commit per run of steps between the loop's turns, where the store has them
+        batch = getattr(self.store, "atomic", None)
+        await yielding(self.tail.storing(outcomes, timer, counts), batch=batch)
         if counts.new_articles:
             settle_heap()  # the new stories join the window out of the collector's way
         report.counts = counts

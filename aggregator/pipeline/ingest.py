@@ -10,9 +10,11 @@ shares with the readers, giving it a turn between them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,10 +236,22 @@ class Ingest:
         counts.merges += len(placement.merges)
 
 
-async def yielding(steps: Iterator[None], every: float = YIELD_EVERY) -> None:
-    """Run the steps, giving the event loop a turn whenever `every` seconds have passed."""
-    deadline = time.perf_counter() + every
-    for _ in steps:
-        if time.perf_counter() >= deadline:
-            await asyncio.sleep(0)
-            deadline = time.perf_counter() + every
+async def yielding(
+    steps: Iterator[None],
+    every: float = YIELD_EVERY,
+    batch: Callable[[], AbstractContextManager[object]] | None = None,
+) -> None:
+    """Run the steps, giving the event loop a turn whenever `every` seconds have passed.
+
+    ``batch``: a transaction (the store's ``atomic``) around each run of steps between two
+    turns, so that their writes are committed together: 12,000 articles or 2,000 feeds'
+    states were as many commits. No transaction stays open across a turn."""
+    while True:
+        deadline = time.perf_counter() + every
+        with batch() if batch is not None else contextlib.nullcontext():
+            for _ in steps:
+                if time.perf_counter() >= deadline:
+                    break
+            else:
+                return
+        await asyncio.sleep(0)
