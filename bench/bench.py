@@ -17,6 +17,8 @@ Sections (each with the machine it ran on; repeated runs give median and spread)
   read side      digest, JSON API and full-text search latency on the 100k store
   parse floor    parse_feed against plain lxml passes over the same bytes, and the profile
   extraction     per-page CPU of the extractor on generated and on the real corpus pages
+  reader         the same generated feeds polled by lemon24/reader and by `aggregator run
+                 --once`, first and unchanged pass, as ratios (bench/versus_reader.py)
 
 Politeness: the generated outlets are spread over 50 loopback hosts (127.0.1.1-50) and the
 bench config sets host_delay 0 and per_host = concurrency, so the figures measure the
@@ -188,11 +190,10 @@ class FeedServer:
         except subprocess.TimeoutExpired:
             self._proc.kill()
 
-    def prerender(self, round_: int, count: int, items: int) -> None:
-        """Have the server render a round's feeds and pages before the timing starts."""
-        httpx.get(
-            f"http://127.0.1.1:{self.port}/_prerender/{round_}/{count}-{items}", timeout=600
-        ).raise_for_status()
+    def prerender(self, round_: int, count: int, items: int, *, pages: bool = True) -> None:
+        """Have the server render a round's feeds (and pages) before the timing starts."""
+        path = f"/_prerender/{round_}/{count}-{items}" + ("" if pages else "/feeds")
+        httpx.get(f"http://127.0.1.1:{self.port}{path}", timeout=600).raise_for_status()
 
     def stats(self) -> dict[str, float]:
         response = httpx.get(f"http://127.0.1.1:{self.port}/_stats", timeout=10)
@@ -434,6 +435,10 @@ async def _scale_point(server: FeedServer, storage: Path, feeds: int, items: int
             started = time.perf_counter()
             restored = pipeline.warm_up()
             warm_up = time.perf_counter() - started
+            started = time.perf_counter()
+            pipeline.save_snapshot()
+            saved = time.perf_counter() - started
+            from_snapshot = [process_start_up(storage) for _ in range(3)]
             await warm_extractor(pipeline)
             poll = await measured_poll(pipeline, server.feeds(20, feeds, items), server)
             peak_workers = sum(proc_peak_mib(p) for p in worker_pids(pipeline))
@@ -445,6 +450,8 @@ async def _scale_point(server: FeedServer, storage: Path, feeds: int, items: int
     return {
         "restored": restored,
         "warm_up_s": warm_up,
+        "snapshot_save_s": saved,
+        "snapshot_start_s": from_snapshot,
         "articles": articles,
         "ms_per_article": 1000 * poll.wall / max(1, articles),
         "cpu_ms_per_article": 1000 * poll.cpu / max(1, articles),
@@ -455,6 +462,34 @@ async def _scale_point(server: FeedServer, storage: Path, feeds: int, items: int
         "peak_mib": proc_peak_mib(),
         "peak_workers_mib": peak_workers,
     }
+
+
+# what `aggregator run` does before its first poll: imports, the store, the pipeline, the
+# clustering window (from the snapshot the scale point just saved)
+_START_UP = """
+import time
+started = time.perf_counter()
+import sys
+from pathlib import Path
+from aggregator.cli.common import build_pipeline
+from aggregator.config.model import Settings
+from aggregator.store.sqlite import SqliteStore
+store = SqliteStore(Path(sys.argv[1]))
+pipeline = build_pipeline(Settings(), store)
+restored = pipeline.warm_up()
+print(time.perf_counter() - started, restored)
+"""
+
+
+def process_start_up(storage: Path) -> dict[str, float]:
+    """A fresh process's start-up, timed from outside and from inside (after interpreter)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _START_UP, str(storage)],
+        capture_output=True, text=True, check=True, env=env,
+    ).stdout.split()  # fmt: skip
+    return {"wall": time.perf_counter() - started, "inside": float(out[0]), "replayed": int(out[1])}
 
 
 def scale_point_main(args: argparse.Namespace) -> int:
@@ -893,6 +928,9 @@ def report_scaling(results: list[dict[str, Any]]) -> str:
                 f"{r['size']:,}",
                 f"{r['fill_s']:.1f}",
                 f"{r['warm_up_s']:.2f} ({r['restored']:,})",
+                f"{r['snapshot_save_s']:.2f}",
+                spread([x["wall"] for x in r["snapshot_start_s"]], 2)
+                + ("" if not any(x["replayed"] for x in r["snapshot_start_s"]) else " (rebuilt!)"),
                 f"{r['ms_per_article']:.1f}",
                 f"{r['cpu_ms_per_article']:.1f}",
                 " / ".join(f"{ingest[k]:.2f}" for k in ("dedupe", "cluster", "store")),
@@ -900,7 +938,8 @@ def report_scaling(results: list[dict[str, Any]]) -> str:
             ]
         )
     return md_table(
-        ["stored articles", "prefill s", "start-up s (window restored)", "wall ms/article",
+        ["stored articles", "prefill s", "window rebuilt from the store s (articles)",
+         "snapshot save s", "process start-up from the snapshot s", "wall ms/article",
          "CPU ms/article", "dedupe / cluster / store ms/article", "peak RSS MiB (main + workers)"],
         rows,
     )  # fmt: skip
@@ -1004,12 +1043,14 @@ class Sizes:
     reads: int
     parse_generated: int
     real_pages: int
+    versus: tuple[int, ...] = (400, 2_000)  # feeds x 30 items, against lemon24/reader
+    versus_repeats: int = 3
 
 
 FULL = Sizes(
     (50, 20), 3, (1_000, 10_000), 2, 100_000, (1_000, 10_000, 100_000), (20, 10), 20, 20, 95
 )
-QUICK = Sizes((10, 10), 2, (200, 1_000), 2, 5_000, (1_000, 5_000), (10, 5), 5, 5, 20)
+QUICK = Sizes((10, 10), 2, (200, 1_000), 2, 5_000, (1_000, 5_000), (10, 5), 5, 5, 20, (100,), 1)
 
 
 def timed_section(title: str, call: Callable[[], T]) -> T:
@@ -1062,6 +1103,14 @@ def main(argv: list[str] | None = None) -> int:
         if want(title):
             top = timed_section(title, lambda: profile_ingest(server, *sizes.scale_batch))
             sections.append((title, report_profile(top)))
+    title = "Against lemon24/reader"
+    if want(title):
+        from bench import versus_reader
+
+        r = timed_section(
+            title, lambda: versus_reader.run_sizes(list(sizes.versus), 30, sizes.versus_repeats)
+        )
+        sections.append((title, versus_reader.report(r)))
     title = "Parse stage against the lxml floor"
     if want(title):
         r = timed_section(title, lambda: parse_floor(sizes.parse_generated, sizes.repeats))

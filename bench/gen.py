@@ -9,6 +9,7 @@ any number of feeds costs nothing to "create":
     /_prerender/<round>/<feeds>-<items>   render that round's feeds and pages now, so that
                                       serving them later costs the server only the sending
                                       (a real outlet's server is not on our machine)
+    /_prerender/<round>/<feeds>-<items>/feeds   ... its feeds only
 
 Articles come in events: in each round, feeds 4k..4k+3 report event (k, item), so stories
 gather about four outlets; every fourth feed runs wire copy (a near-duplicate of its group's
@@ -120,7 +121,7 @@ _FUNCTION = [
 ]
 _FEED_PATH = re.compile(r"^/f/(\d+)/(\d+)-(\d+)\.xml$")
 _PAGE_PATH = re.compile(r"^/a/(\d+)/(\d+)/(\d+)\.html$")
-_PRERENDER_PATH = re.compile(r"^/_prerender/(\d+)/(\d+)-(\d+)$")
+_PRERENDER_PATH = re.compile(r"^/_prerender/(\d+)/(\d+)-(\d+)(/feeds)?$")
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -330,13 +331,15 @@ LAST_MODIFIED = format_datetime(EPOCH, usegmt=True)
 RENDERED: dict[tuple[str, str], bytes] = {}
 
 
-def prerender(round_: int, feeds: int, items: int, *, hosts: int, port: int) -> int:
+def prerender(
+    round_: int, feeds: int, items: int, *, hosts: int, port: int, pages: bool = True
+) -> int:
     RENDERED.clear()
     for feed in range(feeds):
         host = f"{host_of(feed, hosts)}:{port}"
         base = f"http://{host}"
         RENDERED[(host, f"/f/{round_}/{feed}-{items}.xml")] = feed_xml(round_, feed, items, base)
-        for item in range(items):
+        for item in range(items if pages else 0):
             RENDERED[(host, f"/a/{round_}/{feed}/{item}.html")] = page_html(
                 round_, feed, item, base
             )
@@ -353,7 +356,9 @@ def respond(
         return _response(200, "application/json", json.dumps(stats).encode())
     prerender_match = _PRERENDER_PATH.match(path)
     if prerender_match:
-        rendered = prerender(*map(int, prerender_match.groups()), hosts=hosts, port=port)
+        round_, feeds, items = map(int, prerender_match.groups()[:3])
+        pages = prerender_match.group(4) is None
+        rendered = prerender(round_, feeds, items, hosts=hosts, port=port, pages=pages)
         return _response(200, "application/json", json.dumps({"rendered": rendered}).encode())
     feed_match = _FEED_PATH.match(path)
     page_match = _PAGE_PATH.match(path)

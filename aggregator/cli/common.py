@@ -100,10 +100,18 @@ def storage_dir(args: argparse.Namespace, config: Config | None) -> Path:
 
 
 # ---------------------------------------------------------------------- pipeline
-def build_pipeline(settings: Settings, store: SqlStore, *, fetching: bool = True) -> Pipeline:
+def build_pipeline(
+    settings: Settings, store: SqlStore, *, fetching: bool = True, extracting: bool = True
+) -> Pipeline:
+    """The pipeline's parts; ``extracting=False`` when no feed has its pages extracted (the
+    workers then skip trafilatura's import: they only parse feeds)."""
     from aggregator.cluster.clusterer import Clusterer, ClusterSettings
     from aggregator.identity.near import NearDuplicates
     from aggregator.pipeline import Pipeline
+    from aggregator.pipeline.heap import tune_collector
+    from aggregator.pipeline.snapshot import FILE_NAME as SNAPSHOT_FILE
+
+    tune_collector()
 
     fetcher = extractor = None
     if fetching:
@@ -112,7 +120,7 @@ def build_pipeline(settings: Settings, store: SqlStore, *, fetching: bool = True
 
         limits = fetch_limits(settings)
         fetcher = Fetcher(make_client(limits), limits)
-        extractor = Extractor()
+        extractor = Extractor(warm=extracting)
     window = settings.window
     return Pipeline(
         store,
@@ -123,6 +131,7 @@ def build_pipeline(settings: Settings, store: SqlStore, *, fetching: bool = True
         window=window,
         min_interval=settings.min_interval,
         max_interval=settings.max_interval,
+        snapshot=store.directory / SNAPSHOT_FILE,
     )
 
 

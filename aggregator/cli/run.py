@@ -45,7 +45,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with StorageLock(where.directory, "run --once" if args.once else "run"):
         store = SqlStore(where)
         try:
-            pipeline = build_pipeline(config.settings, store)
+            extracting = any(feed.extract for feed in config.feeds)
+            pipeline = build_pipeline(config.settings, store, extracting=extracting)
             if args.once:
                 return asyncio.run(_run_once(pipeline, config))
             return asyncio.run(_run_daemon(pipeline, config, where))
@@ -61,6 +62,7 @@ async def _run_once(pipeline: Pipeline, config: Config) -> int:
         await close_pipeline(pipeline)
     if config.settings.retention is not None:
         pipeline.store.prune(datetime.now(UTC) - config.settings.retention)
+    pipeline.save_snapshot()  # the next start takes the window back from it
     print(report.summary())
     return 0
 

@@ -133,6 +133,11 @@ class StoryIndex:
                 for story_id in islice(reversed(posting), self.probe_cap):
                     yield term, story_id
 
+    def recent(self, term: str) -> Iterator[str]:
+        """The most recently active stories holding ``term`` (``candidates`` for one term)."""
+        posting = self.postings.get(term)
+        return islice(reversed(posting), self.probe_cap) if posting else iter(())
+
     def merge(self, survivor: Story, absorbed: Story, max_terms: int) -> None:
         """Fold ``absorbed`` into ``survivor`` (centroid, size, times) and forget it."""
         self.remove(absorbed)

@@ -13,6 +13,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from itertools import repeat
+from operator import mul
 
 from aggregator.cluster import background as backgroundmod
 
@@ -108,7 +110,9 @@ def normalised(vector: Mapping[str, float]) -> Vector:
 def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(w * b.get(t, 0.0) for t, w in a.items())
+    # the products in a's order, as a generator would give them, without a frame per term
+    # (placement computes ~25 of these per article: a third of its time was this loop)
+    return sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))
 
 
 def counts_of(terms: Iterable[str]) -> Counter[str]:

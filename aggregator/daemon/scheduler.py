@@ -274,6 +274,7 @@ class Daemon:
             if pending:
                 await asyncio.wait(pending, timeout=5)
         self.scheduler.shutdown(wait=False)
+        self.pipeline.save_snapshot()  # the next start takes the window back from it
         if self.leases is not None:
             with contextlib.suppress(StorageError):
                 self.leases.release()

@@ -317,8 +317,14 @@ class Extractor(Workers):
     feeds parsed by the same workers. Bodies are then trimmed of the furniture their site
     prints on other pages (extract/sites.py), which needs the memory of this process."""
 
-    def __init__(self, workers: int | None = None, *, start_method: str = "forkserver") -> None:
-        super().__init__(workers, start_method=start_method, initializer=_warm_up)
+    def __init__(
+        self, workers: int | None = None, *, start_method: str = "forkserver", warm: bool = True
+    ) -> None:
+        # warm=False when no feed extracts pages: the workers then only parse feeds, and
+        # trafilatura (imported by extract_page when first needed) would cost each of them
+        # ~0.4 s of CPU for nothing
+        initializer = _warm_up if warm else None
+        super().__init__(workers, start_method=start_method, initializer=initializer)
         self.sites = SiteMemory()
 
     async def extract(

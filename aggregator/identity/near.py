@@ -14,6 +14,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from aggregator.types import ClusterDoc
 from aggregator.words import fold, tokens
@@ -106,6 +107,21 @@ class NearDuplicates:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def state(self) -> dict[str, Any]:
+        """The remembered bodies as plain picklable parts (aggregator/pipeline/snapshot.py)."""
+        return {
+            "entries": {k: e.shingles for k, e in self._entries.items()},
+            "postings": self._postings,
+            "order": self._order,
+            "now": self._now,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Take over a ``state()`` saved with the same settings and code."""
+        self._entries = {k: _Entry(k, s) for k, s in state["entries"].items()}
+        self._postings, self._order = state["postings"], state["order"]
+        self._now, self._last = state["now"], None
 
     def _advance(self, published: datetime | None) -> datetime | None:
         if published is not None and (self._now is None or published > self._now):

@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aggregator.cluster.clusterer import Clusterer
 from aggregator.config.model import FeedConfig
@@ -54,6 +55,7 @@ from aggregator.pipeline.decide import (
     newest_indexes,
     next_poll,
 )
+from aggregator.pipeline.heap import settle_heap
 from aggregator.pipeline.ingest import Ingest, yielding
 from aggregator.pipeline.pages import Pages
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
@@ -112,6 +114,7 @@ class Pipeline:
         min_interval: timedelta = timedelta(minutes=5),
         max_interval: timedelta = timedelta(days=1),
         clock: Clock = utcnow,
+        snapshot: Path | None = None,
     ):
         self.store = store
         self.fetcher = fetcher
@@ -122,13 +125,18 @@ class Pipeline:
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.clock = clock
-        self.tail = Ingest(store, clusterer, near_duplicates, window)
+        self.tail = Ingest(store, clusterer, near_duplicates, window, snapshot)
         self.pages = Pages(store, fetcher, extractor, clusterer)
 
     # ------------------------------------------------------------------ start-up
     def warm_up(self) -> int:
         """Rebuild the clusterer's recent stories from the store (once); the number restored."""
         return sum(1 for _ in self.tail.warming())
+
+    def save_snapshot(self) -> bool:
+        """Save the clustering window for the next start (pipeline/snapshot.py); False when
+        there was nothing to save (never loaded) or nowhere to."""
+        return self.tail.save_snapshot()
 
     async def warm_up_async(self) -> int:
         """warm_up, giving the event loop a turn every 20 ms (100k stored articles restore
@@ -193,7 +201,11 @@ class Pipeline:
         for outcome in outcomes:
             report.count(outcome)
         counts = IngestCounts()
-        await yielding(self.tail.storing(outcomes, timer, counts))
+        # one commit per run of steps between the loop's turns, where the store has them
+        batch = getattr(self.store, "atomic", None)
+        await yielding(self.tail.storing(outcomes, timer, counts), batch=batch)
+        if counts.new_articles:
+            settle_heap()  # the new stories join the window out of the collector's way
         report.counts = counts
         report.seconds = time.monotonic() - started
         report.stages = timer.stages

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator.store import ExistingRef, FeedState, Overview, corrections
+from aggregator.store import ExistingRef, FeedState, Overview, corrections, stamp
 from aggregator.store.base import SqlBase
 from aggregator.store.engine import Connection
 from aggregator.store.leases import Holder, holders
@@ -171,6 +171,10 @@ class SqlStore(SqlBase, SqlAccounts):
         )
         for r in rows:
             yield doc_from_row(r), r["story_id"]
+
+    def window_stamp(self, window: timedelta) -> str:
+        """What a saved clustering window must match to be taken back (stamp.py)."""
+        return stamp.window_stamp(self._query, window)
 
     def latest_time(self) -> datetime | None:
         row = self._query("SELECT max(sort_time) FROM articles")[0]

@@ -133,3 +133,48 @@ def test_restoring_the_window_at_start_up_gives_the_loop_turns(tmp_path, monkeyp
         assert len(set(turns)) >= 3  # the watcher saw the restore part-way, several times
     finally:
         store.close()
+
+
+def test_each_run_of_steps_between_turns_is_one_batch_never_open_across_a_turn(monkeypatch):
+    """yielding(batch=...) wraps the steps between two turns of the loop in one transaction
+    (here: a clock that says every second step took a second)."""
+    ticks = iter(range(0, 10_000))
+    monkeypatch.setattr("aggregator.pipeline.ingest.time.perf_counter", lambda: next(ticks) * 0.6)
+    events: list[str] = []
+
+    class Batch:
+        def __enter__(self) -> None:
+            events.append("begin")
+
+        def __exit__(self, *exc: object) -> None:
+            events.append("commit")
+
+    def steps():
+        for n in range(5):
+            events.append(f"step{n}")
+            yield
+
+    async def main() -> None:
+        async def watcher() -> None:
+            while True:
+                events.append("turn")
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(watcher())
+        await asyncio.sleep(0)
+        await ingest.yielding(steps(), every=1.0, batch=Batch)
+        task.cancel()
+
+    asyncio.run(main())
+    steps_seen = [e for e in events if e.startswith("step")]
+    assert steps_seen == [f"step{n}" for n in range(5)]
+    # every step inside a batch, and the loop's turns only between batches
+    depth = 0
+    for event in events:
+        depth += {"begin": 1, "commit": -1}.get(event, 0)
+        assert depth in (0, 1)
+        if event == "turn":
+            assert depth == 0
+        if event.startswith("step"):
+            assert depth == 1
+    assert events.count("begin") == events.count("commit") >= 2
