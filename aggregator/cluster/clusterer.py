@@ -22,13 +22,13 @@ news of the window, not on history. docs/clustering.md says how the knobs were c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from aggregator.cluster import corrections as correctionsmod
 from aggregator.cluster import evidence as evidencemod
 from aggregator.cluster import text as textmod
+from aggregator.cluster.amend import Amending
 from aggregator.cluster.model import PairModel, bundled
 from aggregator.cluster.settings import ClusterSettings
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
@@ -60,7 +60,7 @@ class _Candidate(NamedTuple):
     features: dict[str, float]
 
 
-class Clusterer:
+class Clusterer(Amending):
     """Stateful online clusterer; one instance per stream (not thread-safe)."""
 
     def __init__(self, settings: ClusterSettings | None = None):
@@ -390,48 +390,6 @@ class Clusterer:
             story_id = f"{doc_id}~{n}"
         return story_id
 
-    # -- operators' corrections (aggregator stories split / merge) -------------------------
-
-    def split(
-        self, doc: ClusterDoc, story_id: str, new_story_id: str, copies: Sequence[str] = ()
-    ) -> None:
-        """An operator took ``doc`` (and its wire ``copies``) out of ``story_id`` into a story
-        of its own: move it in memory (its vector under today's IDF, close to what it added;
-        its headline), and never merge the two stories again."""
-        old_id = self._resolve(story_id)
-        self._apart.add(old_id, new_story_id)
-        old = self.index.stories.get(old_id)
-        current = self.story_of(doc.id)
-        if old is None or current is None or current != old_id:
-            return  # outside the window, or moved already: nothing in memory to move
-        article = self._weighed(doc)
-        correctionsmod.remove_vector(old, article.vector)
-        correctionsmod.remove_headline(old, doc.title.strip(), self.settings.headlines_kept)
-        when = doc.published or self._now
-        self._join(self.index.create(new_story_id, when), doc, article, when)
-        for copy in copies:
-            self._story_of.put(copy, new_story_id, self._now)
-
-    def refresh(self, old: ClusterDoc, new: ClusterDoc) -> bool:
-        """An article placed with its feed's text got its page later (a deferred page):
-        its story's centroid now holds the page's words in place of the feed's. The
-        article stays in its story; False when it is not in memory (outside the window,
-        or the window not loaded: a later restore reads the new text from the store)."""
-        story = self._story_for_article(old.id)
-        if story is None:
-            return False
-        before, after = self._weighed(old), self._weighed(new)
-        was_seed = story.seed == before.vector
-        correctionsmod.remove_vector(story, before.vector)
-        for term in before.vector:
-            if term not in story.centroid:
-                self.index.unpost(term, story.id)
-        self.index.touch(story, after.vector, None, self.settings.story_terms)
-        if was_seed:
-            story.seed = dict(after.vector)
-        story.traits.add(new.source, after.names)
-        return True
-
     def _weighed(self, doc: ClusterDoc) -> _Article:
         """The article's vector under today's IDF, without counting it in the IDF again."""
         s = self.settings
@@ -439,25 +397,3 @@ class Clusterer:
         boosts = dict.fromkeys(names, s.name_boost)
         vector = weigh(counts, self.frequencies, boosts=boosts, max_terms=s.doc_terms)
         return _Article(vector, weigh(title_terms, self.frequencies), names, doc.source)
-
-    def merge(self, absorbed_id: str, surviving_id: str) -> None:
-        """An operator merged two stories: the same in memory (the surviving id is kept)."""
-        absorbed_id, surviving_id = self._resolve(absorbed_id), self._resolve(surviving_id)
-        if absorbed_id == surviving_id:
-            return
-        absorbed = self.index.stories.get(absorbed_id)
-        survivor = self.index.stories.get(surviving_id)
-        if absorbed is None:  # gone from memory: only its id needs to lead to the survivor
-            self._alias.put(absorbed_id, surviving_id, self._now)
-            return
-        if survivor is None:  # an older story, gone from memory: it lives on in this one
-            survivor = self.index.create(surviving_id, absorbed.first_time)
-        self._fold(survivor, absorbed)
-
-    def keep_apart(self, story_id: str, other_id: str) -> None:
-        """Never merge these two stories (restored from the store's split corrections)."""
-        self._apart.add(story_id, other_id)
-
-    def _kept_apart(self, one: str, other: str) -> bool:
-        """Whether an operator kept these live stories apart (ids merged since followed)."""
-        return self._apart.between(one, other, self._resolve)
