@@ -161,13 +161,50 @@ class Connection:
         self.raw = raw
         self.dialect = dialect
         self.pg = dialect.name == "postgresql"
+        # PostgreSQL: RELEASE SAVEPOINTs not sent yet (see ``release``)
+        self._releases: list[str] = []
 
     def execute(self, sql: str, params: Params = ()) -> Any:
         if not self.pg:
             return self.raw.execute(sql, params)
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.execute(to_pyformat(sql), params or None)
-        return cursor
+        if params or not self._releases:
+            cursor.execute(to_pyformat(sql), params or None)
+            return cursor
+        # a statement without parameters goes in one round trip with the releases waiting
+        # (psycopg sends it as a simple query, where several statements are allowed)
+        batch = "; ".join([*self._releases, to_pyformat(sql)])
+        self._releases.clear()
+        cursor.execute(batch)
+        return _last_result(cursor)
+
+    def release(self, savepoint: str) -> None:
+        """RELEASE a savepoint. On PostgreSQL it is sent with the next statement that has no
+        parameters (the next SAVEPOINT, RELEASE, COMMIT or ROLLBACK; a round trip less per
+        nested transaction); until then the statements run inside it, which changes nothing,
+        as nobody rolls back to a savepoint that was released."""
+        if not self.pg:
+            self.raw.execute(f"RELEASE {savepoint}")
+            return
+        self._releases.append(f"RELEASE {savepoint}")
+
+    def rollback(self, sql: str) -> None:
+        """ROLLBACK or ROLLBACK TO: the savepoints it undoes need no release any more (and a
+        RELEASE sent in an aborted transaction would fail, and the rollback with it)."""
+        self._releases.clear()
+        self.execute(sql)
+
+    def batch(self, *statements: str) -> Any:
+        """Statements without parameters in one round trip (PostgreSQL); the last's cursor."""
+        if not self.pg:
+            cursor = None
+            for sql in statements:
+                cursor = self.raw.execute(sql)
+            return cursor
+        cursor = self.raw.cursor(row_factory=_row_factory)
+        cursor.execute("; ".join([*self._releases, *map(to_pyformat, statements)]))
+        self._releases.clear()
+        return _last_result(cursor)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if not self.pg:
@@ -177,13 +214,22 @@ class Connection:
             with self.raw.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
 
-    def insert_id(self, sql: str, params: Params) -> int | None:
-        """Run an INSERT and return the new row's ``id`` (None: ON CONFLICT skipped it)."""
-        row = self.execute(sql + " RETURNING id", params).fetchone()
+    def insert_id(self, sql: str, params: Params, *, returning: bool = True) -> int | None:
+        """Run an INSERT and return the new row's ``id`` (None: ON CONFLICT skipped it);
+        ``returning=False``: the statement returns the id itself."""
+        row = self.execute(sql + " RETURNING id" if returning else sql, params).fetchone()
         return int(row[0]) if row is not None else None
 
     def close(self) -> None:
+        self._releases.clear()
         self.raw.close()
+
+
+def _last_result(cursor: Any) -> Any:
+    """The cursor on the last result of several statements sent at once."""
+    while cursor.nextset():
+        pass
+    return cursor
 
 
 # ---------------------------------------------------------------------- opening
