@@ -19,6 +19,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,6 +94,42 @@ def lease_overhead(store: SqlStore, feeds: int) -> float:
     return 1000 * (time.perf_counter() - started) / feeds
 
 
+def measure(
+    cluster: PostgresCluster, articles: int, feeds: int, corpus: Path | None
+) -> list[list[str]]:
+    """The table's rows: each measure on both engines, best of two runs (by CPU)."""
+    rows = []
+    runs: tuple[tuple[str, Callable[[str | None], tuple[float, ...]]], ...] = (
+        ("store path", lambda url: store_path_on(url, articles)),
+    )
+    if corpus is not None:
+        runs += ((f"replay of {corpus.name}", lambda url: replay(corpus, url)[:2]),)
+    for name, run in runs:
+        figures = {}
+        for engine in ("sqlite", "postgresql"):
+            figures[engine] = min(
+                (run(cluster.create_database() if engine == "postgresql" else None) for _ in "ab"),
+                key=lambda r: r[1],
+            )
+        s, p = figures["sqlite"], figures["postgresql"]
+        rows.append(
+            [f"{name}, wall ms/article", f"{s[0]:.2f}", f"{p[0]:.2f}", f"{p[0] / s[0]:.2f}x"]
+        )
+        rows.append(
+            [
+                f"{name}, CPU ms/article (this process)",
+                f"{s[1]:.2f}",
+                f"{p[1]:.2f}",
+                f"{p[1] / s[1]:.2f}x",
+            ]
+        )
+    url = cluster.create_database()
+    with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
+        ms = lease_overhead(store, feeds)
+    rows.append([f"lease check per poll, ms ({feeds:,} feeds held)", "-", f"{ms:.2f}", ""])
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
@@ -105,31 +142,12 @@ def main() -> int:
     cluster = PostgresCluster()
     cluster.start()
     try:
-        print("| measure | SQLite | PostgreSQL | ratio |\n|---|---|---|---|")
-        for name, run in (("store path", lambda url: store_path_on(url, args.articles)),) + (
-            (("replay", lambda url: replay(args.corpus, url)[:2]),) if args.corpus else ()
-        ):
-            figures = {}
-            for engine in ("sqlite", "postgresql"):
-                best = min(
-                    (
-                        run(cluster.create_database() if engine == "postgresql" else None)
-                        for _ in "ab"
-                    ),
-                    key=lambda r: r[1],
-                )
-                figures[engine] = best
-            s, p = figures["sqlite"], figures["postgresql"]
-            print(f"| {name}, wall ms/article | {s[0]:.2f} | {p[0]:.2f} | {p[0] / s[0]:.2f}x |")
-            print(
-                f"| {name}, CPU ms/article (this process) | {s[1]:.2f} | {p[1]:.2f} | {p[1] / s[1]:.2f}x |"
-            )
-        url = cluster.create_database()
-        with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
-            ms = lease_overhead(store, args.feeds)
-        print(f"| lease check per poll, ms ({args.feeds} feeds held) | - | {ms:.2f} | |")
+        rows = measure(cluster, args.articles, args.feeds, args.corpus)
     finally:
         cluster.destroy()
+    print("| measure | SQLite | PostgreSQL | ratio |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
     return 0
 
 
