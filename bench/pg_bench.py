@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -53,8 +54,25 @@ def _article(n: int) -> NewArticle:
     )
 
 
-def store_path(store: SqlStore, n: int) -> tuple[float, float]:
-    """ms per article: wall and this process's CPU."""
+def count_round_trips(store: SqlStore) -> list[int]:
+    """A counter of the statements the store sends (one round trip each; several sent at
+    once count once), from now on: [count]."""
+    db, sent = store._db, [0]
+    for name in ("execute", "executemany", "batch"):
+        method = getattr(db, name, None)
+        if method is not None:
+
+            def counted(*args: Any, _method: Callable[..., Any] = method) -> Any:
+                sent[0] += 1
+                return _method(*args)
+
+            setattr(db, name, counted)
+    return sent
+
+
+def store_path(store: SqlStore, n: int) -> tuple[float, float, float]:
+    """ms per article: wall and this process's CPU; round trips per article."""
+    sent = count_round_trips(store)
     wall, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         a = _article(i)
@@ -63,7 +81,11 @@ def store_path(store: SqlStore, n: int) -> tuple[float, float]:
             story = Placement(f"s{i // 3}", 0.5, i % 3 == 0, story_title="T")
             store.add_article(a, story, None)
             store.add_listing(a.key, "http://f.example/other.xml")
-    return 1000 * (time.perf_counter() - wall) / n, 1000 * (time.process_time() - cpu) / n
+    return (
+        1000 * (time.perf_counter() - wall) / n,
+        1000 * (time.process_time() - cpu) / n,
+        sent[0] / n,
+    )
 
 
 def replay(corpus: Path, url: str | None) -> tuple[float, float, int]:
@@ -112,6 +134,10 @@ def measure(
                 key=lambda r: r[1],
             )
         s, p = figures["sqlite"], figures["postgresql"]
+        if len(p) > 2:
+            rows.append(
+                [f"{name}, statements (round trips) per article", f"{s[2]:.1f}", f"{p[2]:.1f}", ""]
+            )
         rows.append(
             [f"{name}, wall ms/article", f"{s[0]:.2f}", f"{p[0]:.2f}", f"{p[0] / s[0]:.2f}x"]
         )
@@ -151,7 +177,7 @@ def main() -> int:
     return 0
 
 
-def store_path_on(url: str | None, n: int) -> tuple[float, float]:
+def store_path_on(url: str | None, n: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
         return store_path(store, n)
 

@@ -168,6 +168,7 @@ def report(title: str, passes: Sequence[Pass]) -> list[list[str]]:
     for p in passes:
         statuses = ", ".join(f"{k} x{v:,}" for k, v in sorted(p.statuses.items(), key=str))
         twice = p.rows - min(p.distinct_keys, p.distinct_urls)
+        polling = max(p.wall - p.startup, 1e-3)
         rows.append(
             [
                 title,
@@ -175,8 +176,9 @@ def report(title: str, passes: Sequence[Pass]) -> list[list[str]]:
                 f"{p.feeds:,}",
                 f"{p.wall:.1f}",
                 f"{p.startup:.1f}",
-                f"{p.feeds / p.wall:.0f}",
-                f"{p.articles / p.wall:.1f}" if p.articles else "0",
+                f"{polling:.1f}",
+                f"{p.feeds / polling:.0f}",
+                f"{p.articles / polling:.1f}" if p.articles else "0",
                 f"{p.articles:,}",
                 f"{p.rows:,} / {p.distinct_keys:,} / {p.distinct_urls:,}"
                 + (" (ok)" if twice == 0 else f" ({twice} twice!)"),
@@ -192,9 +194,10 @@ HEADER = [
     "daemons",
     "feeds",
     "wall s",
-    "first poll s",
-    "feeds/s",
-    "articles/s",
+    "start-up s (to the first poll)",
+    "polling s",
+    "feeds/s (polling)",
+    "articles/s (polling)",
     "new articles",
     "rows / distinct keys / distinct URLs",
     "feeds' last status",

@@ -80,8 +80,9 @@ def daemons(
     return (
         "`aggregator run` processes on this machine, each with its own --storage and the same "
         "--database and feeds.yaml (politeness off, concurrency 16 each), timed from their "
-        "start until every feed was polled once; start-up (imports, connecting, taking "
-        "leases) included, the first poll's time shown apart. First ingest: "
+        "start until every feed was polled once: start-up (imports, extraction workers, "
+        "connecting, restoring the clustering window) until the first feed's poll was saved, "
+        "then polling; the rates are over the polling. First ingest: "
         f"{feeds:,} feeds x {items} new articles with pages; unchanged: {sizes.unchanged:,} "
         "feeds stored beforehand by one `run --once` (pages off), every one answering 304. "
         "Each pass on its own copy of the prepared database.\n\n" + _table(pg_daemons.HEADER, rows)
