@@ -109,8 +109,11 @@ class SqlBase(WebReads):
         name = f"sp{self._depth}"
         db = self._db
         with self._errors():
-            begin = ("BEGIN" if db.pg else "BEGIN IMMEDIATE") if outermost else f"SAVEPOINT {name}"
-            cursor = db.batch(begin, *first)
+            if outermost:
+                cursor = db.batch("BEGIN" if db.pg else "BEGIN IMMEDIATE", *first)
+            else:
+                db.savepoint(name)
+                cursor = db.batch(*first) if first else None
         self._depth += 1
         try:
             with self._errors():
@@ -119,10 +122,9 @@ class SqlBase(WebReads):
             self._depth -= 1
             with contextlib.suppress(*_CLOSE_ERRORS):
                 if outermost:
-                    db.rollback("ROLLBACK")
+                    db.rollback()
                 else:
-                    db.rollback(f"ROLLBACK TO {name}")
-                    db.release(name)
+                    db.rollback(name)
             raise
         self._depth -= 1
         with self._errors():

@@ -161,38 +161,66 @@ class Connection:
         self.raw = raw
         self.dialect = dialect
         self.pg = dialect.name == "postgresql"
-        # PostgreSQL: RELEASE SAVEPOINTs not sent yet (see ``release``)
-        self._releases: list[str] = []
+        # PostgreSQL: SAVEPOINT and RELEASE commands not sent yet (see ``savepoint``)
+        self._waiting: list[str] = []
 
     def execute(self, sql: str, params: Params = ()) -> Any:
         if not self.pg:
             return self.raw.execute(sql, params)
         cursor = self.raw.cursor(row_factory=_row_factory)
-        if params or not self._releases:
+        if not self._waiting:
             cursor.execute(to_pyformat(sql), params or None)
             return cursor
-        # a statement without parameters goes in one round trip with the releases waiting
-        # (psycopg sends it as a simple query, where several statements are allowed)
-        batch = "; ".join([*self._releases, to_pyformat(sql)])
-        self._releases.clear()
+        # the commands waiting go in one round trip with this statement, as a simple query
+        # (several statements allowed; the parameters bound by psycopg on this side)
+        text = to_pyformat(sql)
+        if params:
+            text = self._client().mogrify(text, params)
+        return self._send(cursor, text)
+
+    def _send(self, cursor: Any, *statements: str) -> Any:
+        batch = "; ".join([*self._waiting, *statements])
+        self._waiting.clear()
         cursor.execute(batch)
         return _last_result(cursor)
 
+    def _client(self) -> Any:
+        import psycopg
+
+        return psycopg.ClientCursor(self.raw)
+
+    def savepoint(self, name: str) -> None:
+        """SAVEPOINT. On PostgreSQL it waits for the next statement and goes with it (a round
+        trip less per nested transaction)."""
+        if not self.pg:
+            self.raw.execute(f"SAVEPOINT {name}")
+            return
+        self._waiting.append(f"SAVEPOINT {name}")
+
     def release(self, savepoint: str) -> None:
-        """RELEASE a savepoint. On PostgreSQL it is sent with the next statement that has no
-        parameters (the next SAVEPOINT, RELEASE, COMMIT or ROLLBACK; a round trip less per
-        nested transaction); until then the statements run inside it, which changes nothing,
-        as nobody rolls back to a savepoint that was released."""
+        """RELEASE a savepoint. On PostgreSQL it waits for the next statement and goes with
+        it; until then the statements run inside the savepoint, which changes nothing, as
+        nobody rolls back to a savepoint that was released."""
         if not self.pg:
             self.raw.execute(f"RELEASE {savepoint}")
             return
-        self._releases.append(f"RELEASE {savepoint}")
+        self._waiting.append(f"RELEASE {savepoint}")
 
-    def rollback(self, sql: str) -> None:
-        """ROLLBACK or ROLLBACK TO: the savepoints it undoes need no release any more (and a
-        RELEASE sent in an aborted transaction would fail, and the rollback with it)."""
-        self._releases.clear()
-        self.execute(sql)
+    def rollback(self, savepoint: str | None = None) -> None:
+        """ROLLBACK, or ROLLBACK TO ``savepoint`` and RELEASE it. The commands waiting that it
+        undoes are dropped (a RELEASE sent in an aborted transaction would fail, and the
+        rollback with it); a savepoint never sent has nothing to roll back."""
+        if savepoint is None:
+            self._waiting.clear()
+            self.execute("ROLLBACK")
+            return
+        mark = f"SAVEPOINT {savepoint}"
+        if mark in self._waiting:
+            del self._waiting[self._waiting.index(mark) :]
+            return
+        self._waiting.clear()
+        self.execute(f"ROLLBACK TO {savepoint}")
+        self.release(savepoint)
 
     def batch(self, *statements: str) -> Any:
         """Statements without parameters in one round trip (PostgreSQL); the last's cursor."""
@@ -201,15 +229,14 @@ class Connection:
             for sql in statements:
                 cursor = self.raw.execute(sql)
             return cursor
-        cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.execute("; ".join([*self._releases, *map(to_pyformat, statements)]))
-        self._releases.clear()
-        return _last_result(cursor)
+        return self._send(self.raw.cursor(row_factory=_row_factory), *map(to_pyformat, statements))
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if not self.pg:
             self.raw.executemany(sql, rows)
             return
+        if self._waiting:
+            self._send(self.raw.cursor(), "SELECT 1")
         if rows:
             with self.raw.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
@@ -221,7 +248,7 @@ class Connection:
         return int(row[0]) if row is not None else None
 
     def close(self) -> None:
-        self._releases.clear()
+        self._waiting.clear()
         self.raw.close()
 
 

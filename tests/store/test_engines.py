@@ -196,7 +196,8 @@ def test_bad_urls_and_unreachable_servers_name_host_and_database(tmp_path, postg
 
 
 def test_nested_transactions_keep_or_undo_their_writes(store_any):
-    """Savepoints on both engines (PostgreSQL sends each RELEASE with a later statement)."""
+    """Savepoints on both engines (PostgreSQL sends SAVEPOINT and RELEASE with the next
+    statement)."""
 
     def feed(url: str) -> None:
         store_any.save_feed_state(FeedState(url=url))
@@ -206,6 +207,10 @@ def test_nested_transactions_keep_or_undo_their_writes(store_any):
         with pytest.raises(ValueError), store_any.atomic():
             feed("http://a.example/undone.xml")
             raise ValueError
+        with pytest.raises(ValueError), store_any.atomic():
+            raise ValueError  # (PostgreSQL: before its SAVEPOINT was sent)
+        with store_any.atomic():
+            pass
         feed("http://a.example/after.xml")
     with pytest.raises(ValueError), store_any.atomic():
         feed("http://a.example/rolled-back.xml")
