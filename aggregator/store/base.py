@@ -109,8 +109,11 @@ class SqlBase(WebReads):
         name = f"sp{self._depth}"
         db = self._db
         with self._errors():
-            if outermost:
+            if outermost and (first or not db.pg):
                 cursor = db.batch("BEGIN" if db.pg else "BEGIN IMMEDIATE", *first)
+            elif outermost:
+                db.begin()
+                cursor = None
             else:
                 db.savepoint(name)
                 cursor = db.batch(*first) if first else None

@@ -189,6 +189,13 @@ class Connection:
 
         return psycopg.ClientCursor(self.raw)
 
+    def begin(self) -> None:
+        """BEGIN, which on PostgreSQL waits for the next statement and goes with it."""
+        if not self.pg:
+            self.raw.execute("BEGIN")
+            return
+        self._waiting.append("BEGIN")
+
     def savepoint(self, name: str) -> None:
         """SAVEPOINT. On PostgreSQL it waits for the next statement and goes with it (a round
         trip less per nested transaction)."""
@@ -211,8 +218,10 @@ class Connection:
         undoes are dropped (a RELEASE sent in an aborted transaction would fail, and the
         rollback with it); a savepoint never sent has nothing to roll back."""
         if savepoint is None:
+            began = "BEGIN" in self._waiting  # not sent: nothing to roll back
             self._waiting.clear()
-            self.execute("ROLLBACK")
+            if not began:
+                self.execute("ROLLBACK")
             return
         mark = f"SAVEPOINT {savepoint}"
         if mark in self._waiting:
