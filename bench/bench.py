@@ -996,7 +996,7 @@ def merge_report(old: str, sections: list[tuple[str, str]], info: dict[str, str]
     head, body = parts[0], {p.split("\n", 1)[0]: p for p in parts[1:]}
     stamp = f"(Run on its own: {info['date']}, load average {info['load average at start']}.)"
     for title, text in sections:
-        body[title] = f"{title}\n\n{stamp}\n\n{text}"
+        body[title] = f"{title}\n\n{stamp}\n\n{text}\n"
     return "\n## ".join([head, *body.values()]) + "\n"
 
 

@@ -56,8 +56,9 @@ def engines(pg: PostgresCluster | str, sizes: PgSizes, corpus: Path | None) -> s
         f"article inside `placing()` ({sizes.articles:,} generated articles); replay: a corpus "
         "file through dedupe, clustering and storage (`aggregator replay`'s path, end to end "
         "in one process). Best of two runs each; the throw-away server runs with fsync off, "
-        "on this machine (loopback round trips). Lease check: one `acquire` in its own "
-        "transaction, as a daemon makes before each poll.\n\n"
+        "on this machine (loopback round trips). Lease check: `FeedLeases.acquire` in its own "
+        "transaction, as a daemon makes before each poll of a feed it holds. Statements are "
+        "counted: each is one round trip (several sent at once count once).\n\n"
         + _table(["measure", "SQLite", "PostgreSQL", "ratio"], rows)
     )
 
