@@ -61,7 +61,7 @@ from aggregator.config.model import FeedConfig, Settings  # noqa: E402
 from aggregator.pipeline import Pipeline, PollReport  # noqa: E402
 from aggregator.store.sqlite import SqliteStore  # noqa: E402
 from aggregator.types import NewArticle, Placement  # noqa: E402
-from bench import gen  # noqa: E402
+from bench import gen, pg_sections  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 HOSTS = 50
@@ -1028,6 +1028,17 @@ def write_report(
     return "\n".join(lines) + "\n"
 
 
+def merge_report(old: str, sections: list[tuple[str, str]], info: dict[str, str]) -> str:
+    """``old`` with ``sections`` replacing those of the same title (new ones appended), each
+    dated, as they come from another run than the rest."""
+    parts = old.rstrip("\n").split("\n## ")
+    head, body = parts[0], {p.split("\n", 1)[0]: p for p in parts[1:]}
+    stamp = f"(Run on its own: {info['date']}, load average {info['load average at start']}.)"
+    for title, text in sections:
+        body[title] = f"{title}\n\n{stamp}\n\n{text}\n"
+    return "\n## ".join([head, *body.values()]) + "\n"
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -1099,6 +1110,30 @@ def main(argv: list[str] | None = None) -> int:
         if want("read side") and storage.exists():
             r = timed_section("read side", lambda: read_side(storage, sizes.reads))
             sections.append(("Read side", report_read(r)))
+        pg_wanted = [t for t in (pg_sections.ENGINES, pg_sections.DAEMONS) if want(t)]
+        if pg_wanted:
+            pg_sizes = pg_sections.PG_QUICK if args.quick else pg_sections.PG_FULL
+            corpus = CORPUS / "clusters" / "ecbplus.jsonl"
+            with pg_sections.cluster() as pg:
+                if pg_sections.ENGINES in pg_wanted:
+                    body = timed_section(
+                        pg_sections.ENGINES,
+                        lambda: pg_sections.engines(
+                            pg, pg_sizes, corpus if corpus.exists() else None
+                        ),
+                    )
+                    sections.append((pg_sections.ENGINES, body))
+                if pg_sections.DAEMONS in pg_wanted:
+                    body = timed_section(
+                        pg_sections.DAEMONS,
+                        lambda: pg_sections.daemons(
+                            pg,
+                            pg_sizes,
+                            lambda r, n, k: [f.url for f in server.feeds(r, n, k)],
+                            server.prerender,
+                        ),
+                    )
+                    sections.append((pg_sections.DAEMONS, body))
         title = "Event-loop profile of a first ingest"
         if want(title):
             top = timed_section(title, lambda: profile_ingest(server, *sizes.scale_batch))
@@ -1120,6 +1155,9 @@ def main(argv: list[str] | None = None) -> int:
         r = timed_section(title, lambda: extraction_costs(20, sizes.real_pages))
         sections.append((title, report_extraction(r)))
     text = write_report(info, sections, args)
+    if args.only and output is not None and output.exists():
+        # a partial run replaces its own sections in the report and keeps the others
+        text = merge_report(output.read_text(encoding="utf-8"), sections, info)
     print(text)
     if output is not None:
         output.write_text(text, encoding="utf-8")

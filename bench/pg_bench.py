@@ -9,7 +9,8 @@ Two measures, each run on both engines, twice, best of two:
   daemons stored);
 - replay: a corpus file through dedupe, clustering and storage (``aggregator replay``'s path),
   when --corpus is given;
-- leases: one ``acquire`` (the check a daemon makes before each poll) per feed.
+- leases: the check a daemon makes before each poll (``FeedLeases.acquire``), per feed;
+- statements (round trips) per article and per lease check, counted.
 The throw-away server runs with fsync off (as in the tests): figures for the client's side.
 """
 
@@ -19,8 +20,10 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -52,8 +55,25 @@ def _article(n: int) -> NewArticle:
     )
 
 
-def store_path(store: SqlStore, n: int) -> tuple[float, float]:
-    """ms per article: wall and this process's CPU."""
+def count_round_trips(store: SqlStore) -> list[int]:
+    """A counter of the statements the store sends (one round trip each; several sent at
+    once count once), from now on: [count]."""
+    db, sent = store._db, [0]
+    for name in ("execute", "executemany", "batch"):
+        method = getattr(db, name, None)
+        if method is not None:
+
+            def counted(*args: Any, _method: Callable[..., Any] = method) -> Any:
+                sent[0] += 1
+                return _method(*args)
+
+            setattr(db, name, counted)
+    return sent
+
+
+def store_path(store: SqlStore, n: int) -> tuple[float, float, float]:
+    """ms per article: wall and this process's CPU; round trips per article."""
+    sent = count_round_trips(store)
     wall, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         a = _article(i)
@@ -62,7 +82,11 @@ def store_path(store: SqlStore, n: int) -> tuple[float, float]:
             story = Placement(f"s{i // 3}", 0.5, i % 3 == 0, story_title="T")
             store.add_article(a, story, None)
             store.add_listing(a.key, "http://f.example/other.xml")
-    return 1000 * (time.perf_counter() - wall) / n, 1000 * (time.process_time() - cpu) / n
+    return (
+        1000 * (time.perf_counter() - wall) / n,
+        1000 * (time.process_time() - cpu) / n,
+        sent[0] / n,
+    )
 
 
 def replay(corpus: Path, url: str | None) -> tuple[float, float, int]:
@@ -80,17 +104,63 @@ def replay(corpus: Path, url: str | None) -> tuple[float, float, int]:
         return 1000 * (time.perf_counter() - wall) / n, 1000 * (time.process_time() - cpu) / n, n
 
 
-def lease_overhead(store: SqlStore, feeds: int) -> float:
-    """ms per acquire (the check before each poll) on a lease this daemon holds."""
+def lease_overhead(store: SqlStore, feeds: int) -> tuple[float, float]:
+    """The check a daemon makes before each poll (FeedLeases.acquire, in its own
+    transaction) on feeds it holds already: ms and round trips per check."""
+    from aggregator.daemon.leases import FeedLeases
+
+    held = FeedLeases(store, 60.0)
     with store.atomic() as db:
-        leases.heartbeat(db, "bench", "host", 1, 60.0)
-        for i in range(feeds):
-            leases.acquire(db, "bench", f"http://f.example/{i}.xml", 60.0)
+        leases.heartbeat(db, held.id, "host", 1, 60.0)
+    urls = [f"http://f.example/{i}.xml" for i in range(feeds)]
+    for url in urls:
+        held.acquire(url, feeds)
+    sent = count_round_trips(store)
     started = time.perf_counter()
-    for i in range(feeds):
-        with store.atomic() as db:
-            leases.acquire(db, "bench", f"http://f.example/{i}.xml", 60.0, feeds)
-    return 1000 * (time.perf_counter() - started) / feeds
+    for url in urls:
+        held.acquire(url, feeds)
+    return 1000 * (time.perf_counter() - started) / feeds, sent[0] / feeds
+
+
+def measure(
+    cluster: PostgresCluster, articles: int, feeds: int, corpus: Path | None
+) -> list[list[str]]:
+    """The table's rows: each measure on both engines, best of two runs (by CPU)."""
+    rows = []
+    runs: tuple[tuple[str, Callable[[str | None], tuple[float, ...]]], ...] = (
+        ("store path", lambda url: store_path_on(url, articles)),
+    )
+    if corpus is not None:
+        runs += ((f"replay of {corpus.name}", lambda url: replay(corpus, url)[:2]),)
+    for name, run in runs:
+        figures = {}
+        for engine in ("sqlite", "postgresql"):
+            figures[engine] = min(
+                (run(cluster.create_database() if engine == "postgresql" else None) for _ in "ab"),
+                key=lambda r: r[1],
+            )
+        s, p = figures["sqlite"], figures["postgresql"]
+        if len(p) > 2:
+            rows.append(
+                [f"{name}, statements (round trips) per article", f"{s[2]:.1f}", f"{p[2]:.1f}", ""]
+            )
+        rows.append(
+            [f"{name}, wall ms/article", f"{s[0]:.2f}", f"{p[0]:.2f}", f"{p[0] / s[0]:.2f}x"]
+        )
+        rows.append(
+            [
+                f"{name}, CPU ms/article (this process)",
+                f"{s[1]:.2f}",
+                f"{p[1]:.2f}",
+                f"{p[1] / s[1]:.2f}x",
+            ]
+        )
+    url = cluster.create_database()
+    with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
+        ms, trips = lease_overhead(store, feeds)
+    rows.append([f"lease check per poll, ms ({feeds:,} feeds held)", "-", f"{ms:.2f}", ""])
+    rows.append(["lease check per poll, round trips", "-", f"{trips:.1f}", ""])
+    return rows
 
 
 def main() -> int:
@@ -105,35 +175,16 @@ def main() -> int:
     cluster = PostgresCluster()
     cluster.start()
     try:
-        print("| measure | SQLite | PostgreSQL | ratio |\n|---|---|---|---|")
-        for name, run in (("store path", lambda url: store_path_on(url, args.articles)),) + (
-            (("replay", lambda url: replay(args.corpus, url)[:2]),) if args.corpus else ()
-        ):
-            figures = {}
-            for engine in ("sqlite", "postgresql"):
-                best = min(
-                    (
-                        run(cluster.create_database() if engine == "postgresql" else None)
-                        for _ in "ab"
-                    ),
-                    key=lambda r: r[1],
-                )
-                figures[engine] = best
-            s, p = figures["sqlite"], figures["postgresql"]
-            print(f"| {name}, wall ms/article | {s[0]:.2f} | {p[0]:.2f} | {p[0] / s[0]:.2f}x |")
-            print(
-                f"| {name}, CPU ms/article (this process) | {s[1]:.2f} | {p[1]:.2f} | {p[1] / s[1]:.2f}x |"
-            )
-        url = cluster.create_database()
-        with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
-            ms = lease_overhead(store, args.feeds)
-        print(f"| lease check per poll, ms ({args.feeds} feeds held) | - | {ms:.2f} | |")
+        rows = measure(cluster, args.articles, args.feeds, args.corpus)
     finally:
         cluster.destroy()
+    print("| measure | SQLite | PostgreSQL | ratio |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
     return 0
 
 
-def store_path_on(url: str | None, n: int) -> tuple[float, float]:
+def store_path_on(url: str | None, n: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp, SqlStore(location(Path(tmp), url)) as store:
         return store_path(store, n)
 

@@ -32,6 +32,8 @@ class FeedLeases:
     def acquire(self, url: str, feeds: int) -> bool:
         """Whether this daemon may poll ``url`` now (it holds the lease, or just took it)."""
         with self.store.atomic() as db:
+            if leases.renew(db, self.id, url, self.ttl):
+                return True  # (the usual case: one statement, with BEGIN)
             share = leases.fair_share(db, feeds, self.ttl)
             return leases.acquire(db, self.id, url, self.ttl, share)
 

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from aggregator.errors import StorageError
 from aggregator.store.engine import Connection, Location, connect
@@ -96,31 +96,45 @@ class SqlBase(WebReads):
     @contextmanager
     def atomic(self) -> Iterator[Connection]:
         """A transaction; nested calls become savepoints."""
+        with self._transaction() as (db, _):
+            yield db
+
+    @contextmanager
+    def _transaction(self, *first: str) -> Iterator[tuple[Connection, Any]]:
+        """A transaction (or savepoint) and the cursor of ``first``: statements without
+        parameters sent with the BEGIN, in one round trip on PostgreSQL."""
         outermost = self._depth == 0
         if outermost:
             self.reconnect()
         name = f"sp{self._depth}"
         db = self._db
         with self._errors():
-            db.execute(
-                ("BEGIN" if db.pg else "BEGIN IMMEDIATE") if outermost else f"SAVEPOINT {name}"
-            )
+            if outermost and (first or not db.pg):
+                cursor = db.batch("BEGIN" if db.pg else "BEGIN IMMEDIATE", *first)
+            elif outermost:
+                db.begin()
+                cursor = None
+            else:
+                db.savepoint(name)
+                cursor = db.batch(*first) if first else None
         self._depth += 1
         try:
             with self._errors():
-                yield db
+                yield db, cursor
         except BaseException:
             self._depth -= 1
             with contextlib.suppress(*_CLOSE_ERRORS):
                 if outermost:
-                    db.execute("ROLLBACK")
+                    db.rollback()
                 else:
-                    db.execute(f"ROLLBACK TO {name}")
-                    db.execute(f"RELEASE {name}")
+                    db.rollback(name)
             raise
         self._depth -= 1
         with self._errors():
-            db.execute("COMMIT" if outermost else f"RELEASE {name}")
+            if outermost:
+                db.execute("COMMIT")
+            else:
+                db.release(name)
 
     @contextmanager
     def placing(self) -> Iterator[list[tuple[ClusterDoc, str]]]:
@@ -129,18 +143,21 @@ class SqlBase(WebReads):
         On PostgreSQL: a transaction holding the placement lock (the writes inside join it),
         which yields the articles other daemons stored since this store last looked (they
         belong in this daemon's clustering window too). On SQLite, where one daemon writes:
-        nothing to hold, nothing from others.
+        nothing to hold, nothing from others. BEGIN, the lock and the read go in one round
+        trip; the read runs after the lock is granted (each statement its own snapshot).
         """
         if not self._db.pg:
             yield []
             return
-        with self.atomic() as db:
-            db.execute("SELECT pg_advisory_xact_lock(?)", (PLACEMENT_LOCK,))
-            rows = db.execute(
-                "SELECT id, key, title, text, sort_time, source, story_id FROM articles "
-                "WHERE id > ? AND story_id IS NOT NULL ORDER BY id",
-                (self._seen_id,),
-            ).fetchall()
+        others = (
+            "SELECT id, key, title, text, sort_time, source, story_id FROM articles "
+            f"WHERE id > {int(self._seen_id)} AND story_id IS NOT NULL ORDER BY id"
+        )
+        with self._transaction(f"SELECT pg_advisory_xact_lock({PLACEMENT_LOCK})", others) as (
+            _,
+            cursor,
+        ):
+            rows = cursor.fetchall()
             if rows:
                 self._seen_id = int(rows[-1]["id"])
             yield [(doc_from_row(r), r["story_id"]) for r in rows]

@@ -161,29 +161,113 @@ class Connection:
         self.raw = raw
         self.dialect = dialect
         self.pg = dialect.name == "postgresql"
+        # PostgreSQL: SAVEPOINT and RELEASE commands not sent yet (see ``savepoint``)
+        self._waiting: list[str] = []
 
     def execute(self, sql: str, params: Params = ()) -> Any:
         if not self.pg:
             return self.raw.execute(sql, params)
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.execute(to_pyformat(sql), params or None)
-        return cursor
+        if not self._waiting:
+            # without parameters psycopg sends the text as it is: no marks to translate, and
+            # a literal % must stay single
+            cursor.execute(to_pyformat(sql) if params else sql, params or None)
+            return cursor
+        # the commands waiting go in one round trip with this statement, as a simple query
+        # (several statements allowed; the parameters bound by psycopg on this side)
+        text = to_pyformat(sql)
+        if params:
+            text = self._client().mogrify(text, params)
+        return self._send(cursor, text)
+
+    def _send(self, cursor: Any, *statements: str) -> Any:
+        batch = "; ".join([*self._waiting, *statements])
+        self._waiting.clear()
+        cursor.execute(batch)
+        return _last_result(cursor)
+
+    def _client(self) -> Any:
+        import psycopg
+
+        return psycopg.ClientCursor(self.raw)
+
+    def begin(self) -> None:
+        """BEGIN, which on PostgreSQL waits for the next statement and goes with it."""
+        if not self.pg:
+            self.raw.execute("BEGIN")
+            return
+        self._waiting.append("BEGIN")
+
+    def savepoint(self, name: str) -> None:
+        """SAVEPOINT. On PostgreSQL it waits for the next statement and goes with it (a round
+        trip less per nested transaction)."""
+        if not self.pg:
+            self.raw.execute(f"SAVEPOINT {name}")
+            return
+        self._waiting.append(f"SAVEPOINT {name}")
+
+    def release(self, savepoint: str) -> None:
+        """RELEASE a savepoint. On PostgreSQL it waits for the next statement and goes with
+        it; until then the statements run inside the savepoint, which changes nothing, as
+        nobody rolls back to a savepoint that was released."""
+        if not self.pg:
+            self.raw.execute(f"RELEASE {savepoint}")
+            return
+        self._waiting.append(f"RELEASE {savepoint}")
+
+    def rollback(self, savepoint: str | None = None) -> None:
+        """ROLLBACK, or ROLLBACK TO ``savepoint`` and RELEASE it. The commands waiting that it
+        undoes are dropped (a RELEASE sent in an aborted transaction would fail, and the
+        rollback with it); a savepoint never sent has nothing to roll back."""
+        if savepoint is None:
+            began = "BEGIN" in self._waiting  # not sent: nothing to roll back
+            self._waiting.clear()
+            if not began:
+                self.execute("ROLLBACK")
+            return
+        mark = f"SAVEPOINT {savepoint}"
+        if mark in self._waiting:
+            del self._waiting[self._waiting.index(mark) :]
+            return
+        self._waiting.clear()
+        self.execute(f"ROLLBACK TO {savepoint}")
+        self.release(savepoint)
+
+    def batch(self, *statements: str) -> Any:
+        """Statements without parameters in one round trip (PostgreSQL); the last's cursor."""
+        if not self.pg:
+            cursor = None
+            for sql in statements:
+                cursor = self.raw.execute(sql)
+            return cursor
+        return self._send(self.raw.cursor(row_factory=_row_factory), *map(to_pyformat, statements))
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if not self.pg:
             self.raw.executemany(sql, rows)
             return
+        if self._waiting:
+            self._send(self.raw.cursor(), "SELECT 1")
         if rows:
             with self.raw.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
 
-    def insert_id(self, sql: str, params: Params) -> int | None:
-        """Run an INSERT and return the new row's ``id`` (None: ON CONFLICT skipped it)."""
-        row = self.execute(sql + " RETURNING id", params).fetchone()
+    def insert_id(self, sql: str, params: Params, *, returning: bool = True) -> int | None:
+        """Run an INSERT and return the new row's ``id`` (None: ON CONFLICT skipped it);
+        ``returning=False``: the statement returns the id itself."""
+        row = self.execute(sql + " RETURNING id" if returning else sql, params).fetchone()
         return int(row[0]) if row is not None else None
 
     def close(self) -> None:
+        self._waiting.clear()
         self.raw.close()
+
+
+def _last_result(cursor: Any) -> Any:
+    """The cursor on the last result of several statements sent at once."""
+    while cursor.nextset():
+        pass
+    return cursor
 
 
 # ---------------------------------------------------------------------- opening

@@ -64,6 +64,17 @@ def fair_share(db: Connection, feeds: int, ttl: float) -> int:
     return max(1, math.ceil(feeds / max(1, int(row[0]))))
 
 
+def renew(db: Connection, daemon: str, url: str, ttl: float) -> bool:
+    """Extend the lease of ``url`` if ``daemon`` holds it (True), in one statement: the check
+    before each poll of a feed the daemon keeps (see :func:`acquire` for taking one)."""
+    row = db.execute(
+        f"UPDATE feed_leases SET expires = {_NOW} + ? WHERE feed_url = ? AND holder = ? "
+        "RETURNING 1",
+        (ttl, url, daemon),
+    ).fetchone()
+    return row is not None
+
+
 def acquire(db: Connection, daemon: str, url: str, ttl: float, share: int | None = None) -> bool:
     """Take (or keep) the lease of ``url``: True if this daemon holds it now.
 

@@ -124,13 +124,25 @@ class SqlStore(SqlBase, SqlAccounts):
                 ).fetchone()
                 dup_id = row[0] if row else None
             values = article_to_row(article, placement, dup_id)
-            article_id = db.insert_id(
-                _insert("articles", values) + " ON CONFLICT (key) DO NOTHING", values
-            )
+            insert = _insert("articles", values) + " ON CONFLICT (key) DO NOTHING"
+            if db.pg and article.feed_url:
+                # the article and its listing in one statement (one round trip)
+                article_id = db.insert_id(
+                    f"WITH a AS ({insert} RETURNING id), l AS ({_LIST_ARTICLE}"
+                    f"SELECT id, :listed_feed, :listed_seen FROM a{_LISTED}) SELECT id FROM a",
+                    {
+                        **values,
+                        "listed_feed": article.feed_url,
+                        "listed_seen": to_db(article.fetched),
+                    },
+                    returning=False,
+                )
+            else:
+                article_id = db.insert_id(insert, values)
             if article_id is None:
                 raise _AlreadyStored  # undoes the story's and merges' writes above
             self._seen_id = max(self._seen_id, article_id)
-            if article.feed_url:
+            if article.feed_url and not db.pg:
                 db.execute(
                     _LIST_ARTICLE + "VALUES (?, ?, ?)" + _LISTED,
                     (article_id, article.feed_url, to_db(article.fetched)),

@@ -193,3 +193,31 @@ def test_bad_urls_and_unreachable_servers_name_host_and_database(tmp_path, postg
     with pytest.raises(StorageError, match="no_such_db: cannot connect") as caught:
         SqlStore(location(tmp_path, missing))
     assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_nested_transactions_keep_or_undo_their_writes(store_any):
+    """Savepoints on both engines (PostgreSQL sends SAVEPOINT and RELEASE with the next
+    statement)."""
+
+    def feed(url: str) -> None:
+        store_any.save_feed_state(FeedState(url=url))
+
+    with store_any.atomic():
+        feed("http://a.example/kept.xml")  # a savepoint, released
+        with pytest.raises(ValueError), store_any.atomic():
+            feed("http://a.example/undone.xml")
+            raise ValueError
+        with pytest.raises(ValueError), store_any.atomic():
+            raise ValueError  # (PostgreSQL: before its SAVEPOINT was sent)
+        with store_any.atomic():
+            pass
+        feed("http://a.example/after.xml")
+    with pytest.raises(ValueError), store_any.atomic():
+        feed("http://a.example/rolled-back.xml")
+        raise ValueError
+    with store_any.placing():
+        store_any.add_article(article("p1", guid="g-p1"), placement("s9"), None)
+        store_any.add_listing("p1", "http://b.example/other.xml")
+    urls = [s.url for s in store_any.feed_states()]
+    assert urls == ["http://a.example/after.xml", "http://a.example/kept.xml"]
+    assert [a.key for a in store_any.articles()] == ["p1"]
