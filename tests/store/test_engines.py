@@ -221,3 +221,9 @@ def test_nested_transactions_keep_or_undo_their_writes(store_any):
     urls = [s.url for s in store_any.feed_states()]
     assert urls == ["http://a.example/after.xml", "http://a.example/kept.xml"]
     assert [a.key for a in store_any.articles()] == ["p1"]
+
+
+def test_a_literal_percent_reaches_either_engine_as_written(store_any):
+    db = store_any._db
+    assert db.execute("SELECT '100%' AS x").fetchone()[0] == "100%"
+    assert db.execute("SELECT '100%' AS x, ? AS y", (1,)).fetchone()[0] == "100%"
