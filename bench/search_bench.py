@@ -21,7 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aggregator.read.search_query import parse_query  # noqa: E402
 from aggregator.store.sqlite import DB_NAME, SqliteStore  # noqa: E402
 from bench import gen  # noqa: E402
-from bench.bench import prefill  # noqa: E402
+from bench.bench import prefill, timed  # noqa: E402
 
 
 def queries() -> list[tuple[str, str]]:
@@ -58,16 +57,6 @@ def queries() -> list[tuple[str, str]]:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def timed(call: Callable[[], Any], repeats: int) -> list[float]:
-    call()  # warm SQLite's page cache
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        times.append(1000 * (time.perf_counter() - started))
-    return times
 
 
 def store_latency(storage: Path, repeats: int) -> list[dict[str, Any]]:
