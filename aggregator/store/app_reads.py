@@ -24,7 +24,7 @@ from typing import Any
 
 from aggregator.store.accounts import set_marks
 from aggregator.store.engine import Connection
-from aggregator.store.rows import Row, from_db, to_db
+from aggregator.store.rows import Row, from_db, tag_counts, to_db
 
 _ALL = 2**62  # LIMIT for "no limit" (SQLite's -1 and PostgreSQL's ALL differ)
 
@@ -228,14 +228,13 @@ def unread_counts(
         )
     }
     a_unread = unread.replace("x.", "a.")
-    # few distinct tag lists exist (about one per feed): count them, then split in Python
-    per_tag: dict[str, int] = {}
-    for r in db.execute(
-        f"SELECT a.tags, count(*) AS n FROM articles a WHERE {_ITEM} AND {a_unread} GROUP BY a.tags",
-        params,
-    ):
-        for tag in json.loads(r["tags"] or "[]"):
-            per_tag[tag] = per_tag.get(tag, 0) + int(r["n"])
+    per_tag = tag_counts(
+        db.execute(
+            f"SELECT a.tags, count(*) AS n FROM articles a WHERE {_ITEM} AND {a_unread} "
+            "GROUP BY a.tags",
+            params,
+        )
+    )
     total = int(
         db.execute(
             f"SELECT count(*) FROM articles a WHERE {_ITEM} AND {a_unread}", params

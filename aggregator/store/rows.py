@@ -8,7 +8,7 @@ do (``sqlite3.Row``, and :class:`aggregator.store.engine.Row` on PostgreSQL).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -39,6 +39,17 @@ def from_db(value: str | None) -> datetime | None:
     # fromisoformat is ~50x faster than strptime and reads the "Z" we write (Python 3.11+);
     # the web orders and caches every story of a period, thousands of rows per request
     return datetime.fromisoformat(value)
+
+
+def tag_counts(rows: Iterable[Row]) -> dict[str, int]:
+    """Articles per tag from rows of ``tags, n`` (a JSON list and how many articles carry it,
+    grouped by the list): few distinct lists exist, about one per feed, so the store counts
+    them and the lists are split here."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for tag in json.loads(row["tags"] or "[]"):
+            counts[tag] = counts.get(tag, 0) + int(row["n"])
+    return counts
 
 
 def utc_now() -> datetime:

@@ -6,7 +6,6 @@ searches go through the full-text index (:mod:`aggregator.store.search`).
 
 from __future__ import annotations
 
-import json
 import statistics
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from aggregator.store import BodyHealth
 from aggregator.store.engine import Dialect
 from aggregator.store.reads import STORY_SELECT, SqlReads
-from aggregator.store.rows import article_from_row, story_from_row, to_db
+from aggregator.store.rows import article_from_row, story_from_row, tag_counts, to_db
 from aggregator.store.search import SearchQuery, SearchResults, matches_sql, run_search
 from aggregator.types import StoredArticle, StoryRecord
 
@@ -129,11 +128,7 @@ class WebReads(SqlReads):
 
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every feed tag with the number of articles carrying it, most used first."""
-        # few distinct tag lists exist (about one per feed): count them, then split in Python
-        counts: dict[str, int] = {}
-        for row in self._query("SELECT tags, count(*) AS n FROM articles GROUP BY tags"):
-            for tag in json.loads(row["tags"] or "[]"):
-                counts[tag] = counts.get(tag, 0) + int(row["n"])
+        counts = tag_counts(self._query("SELECT tags, count(*) AS n FROM articles GROUP BY tags"))
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def body_health(self) -> dict[str, BodyHealth]:
