@@ -56,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _run_once(pipeline: Pipeline, config: Config) -> int:
     try:
-        pipeline.retire_feeds(feed.url for feed in config.feeds)
+        pipeline.retire_feeds(config.feeds)
         report = await pipeline.poll(config.feeds, progress=progress_printer(len(config.feeds)))
     finally:
         await close_pipeline(pipeline)

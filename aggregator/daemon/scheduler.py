@@ -93,8 +93,10 @@ class Daemon:
                 self.scheduler.remove_job(url)
                 del self._feeds[url], self._specs[url]
                 log.info("feed removed: %s (its articles are kept)", url)
-        if self.pipeline.retire_feeds(wanted):
-            log.info("deferred pages of feeds no longer listed were dropped")
+        if self.pipeline.retire_feeds(config.feeds):
+            log.info(
+                "deferred pages no poll will fetch were dropped (feeds removed or not extracting)"
+            )
         for url, feed in wanted.items():
             spec = job_spec(feed, jitter)
             if url not in self._feeds:

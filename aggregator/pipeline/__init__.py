@@ -152,13 +152,14 @@ class Pipeline:
         await yielding(counted())
         return restored
 
-    def retire_feeds(self, configured: Iterable[str]) -> int:
-        """Forget the deferred pages of feeds no longer in feeds.yaml; how many feeds.
+    def retire_feeds(self, configured: Iterable[FeedConfig]) -> int:
+        """Forget the deferred pages no poll will fetch; how many feeds had some.
 
-        Their pages would never be fetched (nothing polls the feed), yet they would show as
-        waiting in /metrics forever. The feed's articles are kept.
+        Those of feeds no longer in feeds.yaml (nothing polls them) and of feeds switched to
+        ``extract: false`` (their polls fetch no page): they would show as waiting in
+        /metrics and `status` forever. The feeds' articles are kept, with the feed's text.
         """
-        wanted = set(configured)
+        wanted = {feed.url for feed in configured if feed.extract}
         gone = [url for url in self.store.pending_counts() if url not in wanted]
         for url in gone:
             self.store.drop_pending(url)

@@ -150,12 +150,6 @@ class Ingest:
         articles = [a for o in outcomes for a in o.articles]
         prepared = {k: p for o in outcomes for k, p in o.prepared.items()}
         yield from self.ingesting(articles, False, timer, counts, prepared)
-        # a feed switched to `extract: false` will never fetch the pages it deferred
-        no_pages = [o.feed.url for o in outcomes if not o.feed.extract]
-        waiting = self.store.pending_counts() if no_pages else {}
-        for url in no_pages:
-            if waiting.get(url):
-                self.store.drop_pending(url)
         for outcome in outcomes:
             with timer.stage("store"):
                 for key in outcome.listings:
