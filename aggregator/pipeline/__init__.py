@@ -56,7 +56,7 @@ from aggregator.pipeline.decide import (
     next_poll,
 )
 from aggregator.pipeline.heap import settle_heap
-from aggregator.pipeline.ingest import Ingest, yielding
+from aggregator.pipeline.ingest import Ingest, batched, yielding
 from aggregator.pipeline.pages import Pages
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
 from aggregator.store import FeedState, Store
@@ -95,6 +95,11 @@ MAX_ENTRIES_PER_POLL = 5_000
 # its first wait: 10,000 feeds started in one go held the loop for 3 s. They start in
 # batches of this many, the loop getting a turn between batches.
 START_BATCH = 50
+
+# The one-off paths (replay, run --once) have no event loop to give turns to: their writes
+# are committed in runs of this many seconds (a commit per article was half of PostgreSQL's
+# round trips; other daemons wait at most this long for the placement lock).
+BATCH_SECONDS = 0.25
 
 
 def utcnow() -> datetime:
@@ -352,7 +357,8 @@ class Pipeline:
         self, outcomes: Iterable[FeedOutcome], timer: StageTimer | None = None
     ) -> IngestCounts:
         counts = IngestCounts()
-        for _ in self.tail.storing(list(outcomes), timer or StageTimer(), counts):
+        steps = self.tail.storing(list(outcomes), timer or StageTimer(), counts)
+        for _ in batched(steps, BATCH_SECONDS, getattr(self.store, "atomic", None)):
             pass
         return counts
 
@@ -363,8 +369,10 @@ class Pipeline:
         presorted: bool = False,
         timer: StageTimer | None = None,
     ) -> IngestCounts:
-        """Dedupe, cluster and store new articles, one at a time, in time order."""
+        """Dedupe, cluster and store new articles, one at a time, in time order; their writes
+        committed together, in runs of BATCH_SECONDS."""
         counts = IngestCounts()
-        for _ in self.tail.ingesting(articles, presorted, timer or StageTimer(), counts):
+        steps = self.tail.ingesting(articles, presorted, timer or StageTimer(), counts)
+        for _ in batched(steps, BATCH_SECONDS, getattr(self.store, "atomic", None)):
             pass
         return counts

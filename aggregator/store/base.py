@@ -29,6 +29,9 @@ class SqlBase(WebReads):
     # daemons on PostgreSQL); None: no checks (SQLite, one-off commands)
     lease_holder: str | None = None
     _seen_id = 0  # the last article placing() knows of (PostgreSQL)
+    # PostgreSQL: the open transaction holds the placement lock (taken by placing() inside
+    # it); until it ends no other daemon stores an article, so there is nothing to read
+    _placement_held = False
 
     def __init__(self, where: Location | Path, *, readonly: bool = False):
         self.where = where if isinstance(where, Location) else Location(Path(where))
@@ -123,6 +126,7 @@ class SqlBase(WebReads):
                 yield db, cursor
         except BaseException:
             self._depth -= 1
+            self._placement_held = False  # a rolled-back savepoint gave the lock back
             with contextlib.suppress(*_CLOSE_ERRORS):
                 if outermost:
                     db.rollback()
@@ -130,6 +134,8 @@ class SqlBase(WebReads):
                     db.rollback(name)
             raise
         self._depth -= 1
+        if outermost:
+            self._placement_held = False
         with self._errors():
             if outermost:
                 db.execute("COMMIT")
@@ -149,6 +155,11 @@ class SqlBase(WebReads):
         if not self._db.pg:
             yield []
             return
+        if self._placement_held:
+            # an earlier placement in this transaction took the lock and read the others
+            with self.atomic():
+                yield []
+            return
         others = (
             "SELECT id, key, title, text, sort_time, source, story_id FROM articles "
             f"WHERE id > {int(self._seen_id)} AND story_id IS NOT NULL ORDER BY id"
@@ -160,6 +171,7 @@ class SqlBase(WebReads):
             rows = cursor.fetchall()
             if rows:
                 self._seen_id = int(rows[-1]["id"])
+            self._placement_held = self._depth > 1  # the lock outlives this savepoint
             yield [(doc_from_row(r), r["story_id"]) for r in rows]
 
     def _last_article_id(self) -> int:

@@ -173,23 +173,21 @@ class Connection:
             # a literal % must stay single
             cursor.execute(to_pyformat(sql) if params else sql, params or None)
             return cursor
-        # the commands waiting go in one round trip with this statement, as a simple query
-        # (several statements allowed; the parameters bound by psycopg on this side)
-        text = to_pyformat(sql)
-        if params:
-            text = self._client().mogrify(text, params)
-        return self._send(cursor, text)
+        # the commands waiting go in one round trip with this statement, in pipeline mode: a
+        # statement repeated is still prepared once (psycopg prepares on its fifth run), as
+        # it would not be inside one simple query of several statements
+        waiting, self._waiting = self._waiting, []
+        with self.raw.pipeline():
+            for command in waiting:
+                self.raw.execute(command)
+            cursor.execute(to_pyformat(sql) if params else sql, params or None)
+        return cursor
 
     def _send(self, cursor: Any, *statements: str) -> Any:
         batch = "; ".join([*self._waiting, *statements])
         self._waiting.clear()
         cursor.execute(batch)
         return _last_result(cursor)
-
-    def _client(self) -> Any:
-        import psycopg
-
-        return psycopg.ClientCursor(self.raw)
 
     def begin(self) -> None:
         """BEGIN, which on PostgreSQL waits for the next statement and goes with it."""

@@ -111,6 +111,12 @@ class SqlStore(SqlBase, SqlAccounts):
     ) -> int:
         with self.atomic() as db:
             self._holding(db, article.feed_url)
+            if db.pg and not placement.merges:
+                article_id = _write_in_one(db, article, placement, duplicate_of_key)
+                if article_id is None:
+                    raise _AlreadyStored  # undoes the story's write
+                self._seen_id = max(self._seen_id, article_id)
+                return article_id
             if db.pg:
                 # another daemon may have merged away a story this daemon's memory still has
                 placement = _resolved(db, placement)
@@ -352,6 +358,57 @@ class SqlStore(SqlBase, SqlAccounts):
 
 class _AlreadyStored(Exception):
     """An article's key was taken by another writer between the lookup and the insert."""
+
+
+def _write_in_one(
+    db: Connection, article: NewArticle, placement: Placement, duplicate_of_key: str | None
+) -> int | None:
+    """PostgreSQL: the story's upsert, the article and its listing in one statement (one
+    round trip); the new article's id, None if its key was stored already.
+
+    The story id is the one the placement names, merge records followed in the statement
+    (another daemon may have merged away a story this daemon's memory still has), as
+    :func:`_resolved` does for placements that merge."""
+    values = article_to_row(article, placement, None)
+    exprs = {name: f":{name}" for name in values}
+    exprs["story_id"] = "(SELECT id FROM target)"
+    exprs["duplicate_of"] = "(SELECT id FROM articles WHERE key = :duplicate_of_key)"
+    feed = article.feed_url
+    listing = (
+        f", l AS ({_LIST_ARTICLE}SELECT id, :listed_feed, :listed_seen FROM a{_LISTED})"
+        if feed
+        else ""
+    )
+    least, greatest = db.dialect.least, db.dialect.greatest
+    sql = f"""WITH RECURSIVE chain(id, hops) AS (
+            SELECT CAST(:story_id AS text), 0
+            UNION ALL
+            SELECT s.merged_into, c.hops + 1 FROM stories s JOIN chain c ON s.id = c.id
+            WHERE s.merged_into IS NOT NULL AND c.hops < 100),
+        target AS (SELECT id FROM chain ORDER BY hops DESC LIMIT 1),
+        story AS (INSERT INTO stories (id, title, created, first_published, last_updated)
+            SELECT id, :story_title, :created, :sort_time, :sort_time FROM target
+            ON CONFLICT(id) DO UPDATE SET
+              title = coalesce(:new_title, stories.title),
+              first_published = {least}(
+                  coalesce(stories.first_published, excluded.first_published),
+                  coalesce(excluded.first_published, stories.first_published)),
+              last_updated = {greatest}(
+                  coalesce(stories.last_updated, excluded.last_updated),
+                  coalesce(excluded.last_updated, stories.last_updated))),
+        a AS (INSERT INTO articles ({", ".join(exprs)}) VALUES ({", ".join(exprs.values())})
+            ON CONFLICT (key) DO NOTHING RETURNING id){listing}
+        SELECT id FROM a"""
+    params = {
+        **values,
+        "duplicate_of_key": duplicate_of_key,
+        "story_title": placement.story_title or "",
+        "new_title": placement.story_title,
+        "created": to_db(utc_now()),
+        "listed_feed": feed,
+        "listed_seen": to_db(article.fetched),
+    }
+    return db.insert_id(sql, params, returning=False)
 
 
 def _resolved(db: Connection, placement: Placement) -> Placement:
