@@ -76,6 +76,37 @@ def test_placing_hands_over_what_other_daemons_stored(two):
         assert others == []
 
 
+def test_a_story_another_daemon_merged_away_gets_the_article_where_it_went(two):
+    a, b = two
+    b.add_article(article("k1"), placement("s1"), None)  # b remembers s1 and s2
+    b.add_article(article("k2", minutes=1), placement("s2"), None)
+    a.add_article(article("k3", minutes=2), placement("s3"), None)
+    a.add_article(article("k4", minutes=3), placement("s2", merges=(("s1", "s2"),)), None)
+    a.add_article(article("k5", minutes=4), placement("s3", merges=(("s2", "s3"),)), None)
+    b.add_article(article("k6", minutes=5), placement("s1", title="New title"), None)  # stale
+    assert {x.key: x.story_id for x in b.articles()}["k6"] == "s3"  # two merges followed
+    assert [(s.id, s.article_count, s.title) for s in b.stories()] == [("s3", 6, "New title")]
+
+
+def test_placements_in_one_transaction_take_the_lock_and_read_the_others_once(two):
+    a, b = two
+    a.add_article(article("k1"), placement("s1"), None)
+    with b.atomic():
+        with b.placing() as others:
+            assert [doc.id for doc, _ in others] == ["k1"]
+            b.add_article(article("k2", minutes=1), placement("s1"), None)
+        sent: list[str] = []
+        batch = b._db.batch
+        b._db.batch = lambda *sql: sent.extend(sql) or batch(*sql)  # type: ignore[method-assign]
+        with b.placing() as others:
+            assert others == []  # nobody else can store while b holds the lock
+            b.add_article(article("k3", minutes=2), placement("s1"), None)
+        b._db.batch = batch  # type: ignore[method-assign]
+        assert not any("pg_advisory_xact_lock" in sql for sql in sent)
+    with a.placing() as others:  # the lock was given back with the commit
+        assert [doc.id for doc, _ in others] == ["k2", "k3"]
+
+
 def test_status_shows_which_daemon_holds_which_feed(two, tmp_path, pg_url, capsys):
     a, _ = two
     a.save_feed_state(FeedState(url=FEED))
