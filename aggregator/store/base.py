@@ -33,12 +33,18 @@ class SqlBase(WebReads):
     # it); until it ends no other daemon stores an article, so there is nothing to read
     _placement_held = False
 
+    def _end_of_transaction(self) -> None:
+        """What the open transaction held is given back (lock, lease rows)."""
+        self._placement_held = False
+        self._leases_checked.clear()
+
     def __init__(self, where: Location | Path, *, readonly: bool = False):
         self.where = where if isinstance(where, Location) else Location(Path(where))
         self.directory = self.where.directory
         self.path = self.where.path
         self.readonly = readonly
         self._depth = 0
+        self._leases_checked: set[str] = set()  # feeds whose lease rows this transaction locked
         if not self.where.url and readonly:
             if not self.path.exists():
                 raise StorageError(f"{self.path}: no database here yet (run the aggregator first)")
@@ -126,7 +132,7 @@ class SqlBase(WebReads):
                 yield db, cursor
         except BaseException:
             self._depth -= 1
-            self._placement_held = False  # a rolled-back savepoint gave the lock back
+            self._end_of_transaction()  # a rolled-back savepoint gives back what it took
             with contextlib.suppress(*_CLOSE_ERRORS):
                 if outermost:
                     db.rollback()
@@ -135,7 +141,7 @@ class SqlBase(WebReads):
             raise
         self._depth -= 1
         if outermost:
-            self._placement_held = False
+            self._end_of_transaction()
         with self._errors():
             if outermost:
                 db.execute("COMMIT")
@@ -179,8 +185,10 @@ class SqlBase(WebReads):
 
     def _holding(self, db: Connection, feed_url: str | None) -> None:
         """LeaseLost if another daemon took the feed (checked in the write's transaction)."""
-        if self.lease_holder and feed_url and db.pg:
+        if self.lease_holder and feed_url and db.pg and feed_url not in self._leases_checked:
             check_lease(db, self.lease_holder, feed_url)
+            if self._depth > 1:  # the row stays locked until the outer transaction ends
+                self._leases_checked.add(feed_url)
 
     def schema_version(self) -> int:
         return user_version(self._db)

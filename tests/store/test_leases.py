@@ -57,6 +57,30 @@ def test_a_writer_that_lost_its_lease_writes_nothing(two):
     assert b.counts()["articles"] == 0
 
 
+def test_a_lease_is_checked_once_per_transaction_and_holds_until_it_commits(two):
+    a, b = two
+    assert take(a, "A", ttl=0.0)  # expires at once: b could take it, but for a's lock
+    checks = []
+    execute = a._db.execute
+
+    def counted(sql, params=()):  # type: ignore[no-untyped-def]
+        checks.extend(["lease"] if "FROM feed_leases" in sql else [])
+        return execute(sql, params)
+
+    a._db.execute = counted  # type: ignore[method-assign]
+    with a.atomic():
+        a.add_article(article("k1"), placement("s1"), None)
+        a.add_article(article("k2", minutes=1), placement("s1"), None)
+        a.save_feed_state(FeedState(url=FEED, etag='"a"'))
+    assert checks == ["lease"]
+    a.add_article(article("k3", minutes=2), placement("s1"), None)
+    assert checks == ["lease", "lease"]  # a new transaction checks again
+    assert take(b, "B")
+    with pytest.raises(LeaseLost):
+        a.add_article(article("k4", minutes=3), placement("s1"), None)
+    assert [x.key for x in b.articles()] == ["k1", "k2", "k3"]
+
+
 def test_the_unique_key_decides_who_stores_an_article(two):
     a, b = two
     first = a.add_article(article("k1"), placement("s1"), None)
