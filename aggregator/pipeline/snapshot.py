@@ -144,11 +144,11 @@ def load(
             gc.disable()
             try:
                 state = _Unpickler(io.BytesIO(payload)).load()
+                clusterer.load_state(state["clusterer"])
+                near.load_state(state["near"])
             finally:
                 if enabled:
                     gc.enable()
-            clusterer.load_state(state["clusterer"])
-            near.load_state(state["near"])
             return dict(state["extra"])
     except Exception as exc:  # a damaged file can fail anywhere in unpickling
         why = f"unreadable ({type(exc).__name__}: {exc})"

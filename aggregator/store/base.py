@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,7 +89,7 @@ class SqlBase(WebReads):
         self.close()
 
     def close(self) -> None:
-        with contextlib.suppress(*_CLOSE_ERRORS):
+        with contextlib.suppress(*_close_errors()):
             self._db.close()
 
     @property
@@ -133,7 +134,7 @@ class SqlBase(WebReads):
         except BaseException:
             self._depth -= 1
             self._end_of_transaction()  # a rolled-back savepoint gives back what it took
-            with contextlib.suppress(*_CLOSE_ERRORS):
+            with contextlib.suppress(*_close_errors()):
                 if outermost:
                     db.rollback()
                 else:
@@ -208,9 +209,9 @@ def _behind(path: Path) -> bool:
         db.close()
 
 
-# errors closing or rolling back a connection that is gone already
-_CLOSE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, StorageError)
-with contextlib.suppress(ImportError):
-    import psycopg
-
-    _CLOSE_ERRORS = (*_CLOSE_ERRORS, psycopg.Error)
+def _close_errors() -> tuple[type[BaseException], ...]:
+    """Errors closing or rolling back a connection that is gone already (psycopg's only when
+    it is loaded: a SQLite store does not pay for importing it, ~0.2 s)."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, StorageError)
+    psycopg = sys.modules.get("psycopg")
+    return (*errors, psycopg.Error) if psycopg is not None else errors
