@@ -85,7 +85,7 @@ class NearDuplicates:
             posting = self._postings.get(h)
             if posting is None:
                 continue
-            if type(posting) is str:
+            if isinstance(posting, str):
                 shared[posting] = shared.get(posting, 0) + 1
                 continue
             if len(posting) >= COMMON_LIMIT:
@@ -113,7 +113,7 @@ class NearDuplicates:
             posting = postings.get(h)
             if posting is None:
                 postings[h] = doc.id
-            elif type(posting) is str:
+            elif isinstance(posting, str):
                 postings[h] = [posting, doc.id]
             else:
                 posting.append(doc.id)
@@ -154,7 +154,7 @@ class NearDuplicates:
                 posting = self._postings.get(h)
                 if posting is None:
                     continue
-                if type(posting) is str:
+                if isinstance(posting, str):
                     if posting == doc_id:
                         del self._postings[h]
                     continue
