@@ -654,3 +654,46 @@ def test_database_is_a_postgresql_url_or_nothing() -> None:
     assert parse("feeds:\n  - url: https://a.example/rss\n").settings.database is None
     error = error_of("feeds:\n  - url: https://a.example/rss\nsettings:\n  database: mysql://x/y\n")
     assert "settings.database" in str(error) and "postgresql://" in str(error)
+
+
+_TRICKY = """\
+# a comment before everything
+settings:
+  interval: 45m        # YAML 1.2: "no" below stays a string
+  user_agent: no
+feeds:
+  - url: https://a.example/feed.xml
+    name: &n A
+    tags: [world, "two words"]
+  - {url: "https://b.example/rss", name: *n, interval: 2h}
+
+  - url: https://c.example/atom
+    tags:
+      - x
+    extract: false
+"""
+
+
+def test_the_c_parser_reads_what_the_pure_loader_reads_with_the_same_lines() -> None:
+    from ruamel.yaml import YAML
+
+    from aggregator.config.model import _NOT_READ, _fast_load
+
+    fast = _fast_load(_TRICKY)
+    assert fast is not _NOT_READ  # ruamel.yaml.clib is a dependency on CPython
+    pure = YAML(typ="rt").load(_TRICKY)
+    assert fast == pure
+    for index in range(3):
+        assert fast["feeds"].lc.item(index) == pure["feeds"].lc.item(index)
+        for key in fast["feeds"][index]:
+            assert fast["feeds"][index].lc.key(key) == pure["feeds"][index].lc.key(key)
+    config = parse_config(_TRICKY)
+    assert [f.line for f in config.feeds] == [6, 9, 11]
+    assert config.settings.user_agent == "no"
+
+
+def test_text_the_c_parser_trips_on_is_worded_by_the_pure_loader() -> None:
+    with pytest.raises(ConfigError, match=r"line 3|:3:") as caught:
+        parse_config("feeds:\n  - url: https://a.example/\n    name: @x\n")
+    assert "cannot start any token" in str(caught.value)
+    assert "'@'" in str(caught.value)  # the pure scanner names the character
