@@ -157,18 +157,9 @@ class SqlStore(SqlBase, SqlAccounts):
 
     def _upsert_story(self, db: Connection, placement: Placement, sort_time: str | None) -> None:
         title = placement.story_title
-        least, greatest = db.dialect.least, db.dialect.greatest
         db.execute(
-            f"""INSERT INTO stories (id, title, created, first_published, last_updated)
-               VALUES (:id, :title, :created, :time, :time)
-               ON CONFLICT(id) DO UPDATE SET
-                 title = coalesce(:new_title, stories.title),
-                 first_published = {least}(
-                     coalesce(stories.first_published, excluded.first_published),
-                     coalesce(excluded.first_published, stories.first_published)),
-                 last_updated = {greatest}(
-                     coalesce(stories.last_updated, excluded.last_updated),
-                     coalesce(excluded.last_updated, stories.last_updated))""",
+            "INSERT INTO stories (id, title, created, first_published, last_updated) "
+            "VALUES (:id, :title, :created, :time, :time) " + _story_conflict(db),
             {
                 "id": placement.story_id,
                 "title": title or "",
@@ -360,6 +351,20 @@ class _AlreadyStored(Exception):
     """An article's key was taken by another writer between the lookup and the insert."""
 
 
+def _story_conflict(db: Connection) -> str:
+    """What writing a story already stored changes: the title when a new one is given, and
+    its span widened to the new article's time."""
+    least, greatest = db.dialect.least, db.dialect.greatest
+    return f"""ON CONFLICT(id) DO UPDATE SET
+        title = coalesce(:new_title, stories.title),
+        first_published = {least}(
+            coalesce(stories.first_published, excluded.first_published),
+            coalesce(excluded.first_published, stories.first_published)),
+        last_updated = {greatest}(
+            coalesce(stories.last_updated, excluded.last_updated),
+            coalesce(excluded.last_updated, stories.last_updated))"""
+
+
 def _write_in_one(
     db: Connection, article: NewArticle, placement: Placement, duplicate_of_key: str | None
 ) -> int | None:
@@ -379,7 +384,6 @@ def _write_in_one(
         if feed
         else ""
     )
-    least, greatest = db.dialect.least, db.dialect.greatest
     sql = f"""WITH RECURSIVE chain(id, hops) AS (
             SELECT CAST(:story_id AS text), 0
             UNION ALL
@@ -388,14 +392,7 @@ def _write_in_one(
         target AS (SELECT id FROM chain ORDER BY hops DESC LIMIT 1),
         story AS (INSERT INTO stories (id, title, created, first_published, last_updated)
             SELECT id, :story_title, :created, :sort_time, :sort_time FROM target
-            ON CONFLICT(id) DO UPDATE SET
-              title = coalesce(:new_title, stories.title),
-              first_published = {least}(
-                  coalesce(stories.first_published, excluded.first_published),
-                  coalesce(excluded.first_published, stories.first_published)),
-              last_updated = {greatest}(
-                  coalesce(stories.last_updated, excluded.last_updated),
-                  coalesce(excluded.last_updated, stories.last_updated))),
+            {_story_conflict(db)}),
         a AS (INSERT INTO articles ({", ".join(exprs)}) VALUES ({", ".join(exprs.values())})
             ON CONFLICT (key) DO NOTHING RETURNING id){listing}
         SELECT id FROM a"""
