@@ -115,6 +115,9 @@ class Placement:
     merges: tuple[tuple[str, str], ...] = ()
     # the surviving story's representative title after this article joined
     story_title: str | None = None
+    # articles moved out of this story into new ones because it held two events
+    # (article_id, new_story_id); the article itself may be one of them
+    moves: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

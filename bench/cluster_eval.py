@@ -67,6 +67,7 @@ def cluster_records(
         story_of[doc.id] = placement.story_id
         for absorbed, surviving in placement.merges:
             absorbed_into[absorbed] = surviving
+        story_of.update(placement.moves)
     return {doc_id: _final(story, absorbed_into) for doc_id, story in story_of.items()}
 
 

@@ -40,7 +40,7 @@ from aggregator.cluster.clusterer import Clusterer, ClusterSettings, _Candidate 
 from aggregator.cluster.model import MODEL_FILE, PairModel  # noqa: E402
 from aggregator.identity.near import NearDuplicates  # noqa: E402
 from aggregator.read.replay import read_records, replay_order, to_doc  # noqa: E402
-from bench.cluster_eval import FILES, gold_labels, one_day_records  # noqa: E402
+from bench.cluster_eval import FILES, _final, gold_labels, one_day_records  # noqa: E402
 from bench.scoring import bcubed  # noqa: E402
 
 ONE_DAY_SEEDS = (1, 2)
@@ -115,12 +115,14 @@ def run(
             members.setdefault(surviving, Counter()).update(members.pop(absorbed, Counter()))
         members.setdefault(placement.story_id, Counter())[gold[doc.id]] += 1
         story_of[doc.id] = placement.story_id
-    final = {}
-    for doc_id, story in story_of.items():
-        while story in absorbed_into:
-            story = absorbed_into[story]
-        final[doc_id] = story
-    return final
+        for moved, new_story in placement.moves:  # out of the story it was in
+            if moved == doc.id:
+                continue  # counted in its new story above
+            counts = members[_final(story_of[moved], absorbed_into)]
+            counts[gold[moved]] -= 1
+            members.setdefault(new_story, Counter())[gold[moved]] += 1
+            story_of[moved] = new_story
+    return {doc_id: _final(story, absorbed_into) for doc_id, story in story_of.items()}
 
 
 def collect(stream_list: list[tuple[str, list[dict[str, Any]]]], model: PairModel) -> list[Example]:

@@ -1,6 +1,7 @@
 """Changes to placements already made, in the clusterer's memory: an operator's split or
-merge (``aggregator stories split|merge``), stories kept apart, and an article whose page
-arrived after it was placed (a deferred page).
+merge (``aggregator stories split|merge``), stories kept apart, an article whose page
+arrived after it was placed (a deferred page), and a story found to hold two events
+(split.py).
 
 :class:`Amending` is mixed into :class:`~aggregator.cluster.clusterer.Clusterer`; it works on
 the clusterer's index and maps, which the annotations below name.
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.cluster import corrections as correctionsmod
+from aggregator.cluster import split as splitmod
 from aggregator.cluster.settings import ClusterSettings
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
 from aggregator.types import ClusterDoc
@@ -33,6 +35,7 @@ class Amending:
     _weighed: Callable[[ClusterDoc], Any]
     _join: Callable[[Story, ClusterDoc, Any, datetime | None], None]
     _fold: Callable[[Story, Story], None]
+    _new_story_id: Callable[[str], str]
 
     def split(
         self, doc: ClusterDoc, story_id: str, new_story_id: str, copies: Sequence[str] = ()
@@ -47,6 +50,7 @@ class Amending:
         if old is None or current is None or current != old_id:
             return  # outside the window, or moved already: nothing in memory to move
         article = self._weighed(doc)
+        old.forget_members()  # the split check judges whole stories only
         correctionsmod.remove_vector(old, article.vector)
         correctionsmod.remove_headline(old, doc.title.strip(), self.settings.headlines_kept)
         when = doc.published or self._now
@@ -63,6 +67,7 @@ class Amending:
         if story is None:
             return False
         before, after = self._weighed(old), self._weighed(new)
+        story.forget_members()
         was_seed = story.seed == before.vector
         correctionsmod.remove_vector(story, before.vector)
         for term in before.vector:
@@ -95,3 +100,37 @@ class Amending:
     def _kept_apart(self, one: str, other: str) -> bool:
         """Whether an operator kept these live stories apart (ids merged since followed)."""
         return self._apart.between(one, other, self._resolve)
+
+    def _split(self, story: Story) -> tuple[tuple[str, str], ...]:
+        """Move the articles of a second event out of ``story`` (split.py); the moves."""
+        s = self.settings
+        if not s.split_stories or len(story.members) < 2:
+            return ()
+        groups = splitmod.groups_to_split(
+            story.members, story.member_cosines, min_terms=s.long_terms
+        )
+        moves: list[tuple[str, str]] = []
+        for group in groups:
+            leaving = [story.members[i] for i in group]
+            new = self.index.create(self._new_story_id(leaving[0].id), leaving[0].when)
+            for member in leaving:
+                correctionsmod.remove_vector(story, member.vector)
+                correctionsmod.remove_headline(story, member.title, s.headlines_kept)
+                story.traits.remove(member.source, member.names)
+                self.index.touch(new, member.vector, member.when, s.story_terms)
+                new.traits.add(member.source, member.names)
+                new.add_headline(member.title, member.title_vector, s.headlines_kept)
+                new.add_member(member, s.split_max)
+                self._story_of.put(member.id, new.id, self._now)
+                moves.append((member.id, new.id))
+            for member in leaving:
+                for term in member.vector:
+                    if term not in story.centroid:
+                        self.index.unpost(term, story.id)
+            new.seed_title = leaving[0].title_vector
+            new.last_tick = story.last_tick
+            self._apart.add(story.id, new.id)
+        if moves:
+            moved = {article for article, _ in moves}
+            story.set_members([m for m in story.members if m.id not in moved], s.split_max)
+        return tuple(moves)

@@ -31,6 +31,7 @@ from aggregator.cluster import text as textmod
 from aggregator.cluster.amend import Amending
 from aggregator.cluster.model import PairModel, bundled
 from aggregator.cluster.settings import ClusterSettings
+from aggregator.cluster.split import Member
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
 from aggregator.cluster.vectors import DocumentFrequencies, Vector, weigh
 from aggregator.types import ClusterDoc, Placement
@@ -106,6 +107,10 @@ class Clusterer(Amending):
         self._join(story, doc, article, when)
         merges = () if new_story else self._merge_bridged(story, scored)
         story = self.index.stories[self._resolve(story.id)]
+        moves = () if new_story else self._split(story)
+        if moves:
+            evidence["split"] = sorted({new for _, new in moves})
+            story = self.index.stories[self._resolve(self._story_of.get(doc.id) or story.id)]
         return Placement(
             story_id=story.id,
             score=round(score, 4),
@@ -114,6 +119,7 @@ class Clusterer(Amending):
             evidence=evidence,
             merges=merges,
             story_title=story.title or None,
+            moves=moves,
         )
 
     def features(self, doc: ClusterDoc) -> Features:
@@ -329,6 +335,19 @@ class Clusterer(Amending):
             story.seed_title = title_vector
         story.add_headline(doc.title.strip(), title_vector, s.headlines_kept)
         self._story_of.put(doc.id, story.id, self._now)
+        if s.split_stories:
+            headline_names = frozenset(t for t in article.title_vector if t in article.names)
+            member = Member(
+                doc.id,
+                article.vector,
+                doc.title.strip(),
+                title_vector,
+                article.names,
+                headline_names,
+                doc.source,
+                when,
+            )
+            story.add_member(member, s.split_max)
 
     def _merge_bridged(self, story: Story, scored: list[_Candidate]) -> tuple[tuple[str, str], ...]:
         """Merge the stories this article also matched when they are close to its story.
@@ -362,7 +381,11 @@ class Clusterer(Amending):
         """One story absorbs another: terms, size, times, headlines, recency; the absorbed
         id resolves to the survivor from now on."""
         s = self.settings
+        whole = len(survivor.members) == survivor.size and len(absorbed.members) == absorbed.size
         self.index.merge(survivor, absorbed, s.story_terms)
+        if s.split_stories:
+            members = survivor.members + absorbed.members if whole else []
+            survivor.set_members(members, s.split_max)
         for title, vector in absorbed.headlines:
             survivor.add_headline(title, vector, s.headlines_kept)
         survivor.last_tick = max(survivor.last_tick, absorbed.last_tick)

@@ -47,6 +47,14 @@ class Traits:
             self.sources[source] += 1
         self.names.update(names)
 
+    def remove(self, source: str | None, names: frozenset[str]) -> None:
+        """An article left the story (split.py)."""
+        if source:
+            self.sources[source] -= 1
+        self.names.subtract(names)
+        self.sources = +self.sources
+        self.names = +self.names
+
     def absorb(self, other: Traits) -> None:
         self.sources.update(other.sources)
         self.names.update(other.names)

@@ -60,4 +60,8 @@ class ClusterSettings:
     # replayed ECB+ 0.014 of F1 on top of it
     min_content: float = 0.0
     model_candidates: int = 4
+    # a story that holds two events is split (split.py): its first ``split_max`` articles are
+    # kept and judged after each join; a bigger story is not judged any more
+    split_stories: bool = True
+    split_max: int = 24
     candidate_floor: float = 0.02

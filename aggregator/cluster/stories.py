@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
+from aggregator.cluster import split as splitmod
 from aggregator.cluster.evidence import Traits
+from aggregator.cluster.split import Member
 from aggregator.cluster.vectors import Vector, dot
 
 
@@ -35,6 +37,32 @@ class Story:
     traits: Traits = field(default_factory=Traits)  # feeds, years, figures, names stated
     seed: Vector = field(default_factory=dict)  # its first article's vector
     seed_title: Vector = field(default_factory=dict)  # ... and headline
+    # its first articles while it has at most ``split_max`` (split.py), and their cosines:
+    # member_cosines[i][j], j < i
+    members: list[Member] = field(default_factory=list)
+    member_cosines: list[list[float]] = field(default_factory=list)
+
+    def add_member(self, member: Member, most: int) -> None:
+        """Keep a new article for the split check (after ``StoryIndex.touch``) while the
+        story has at most ``most`` and all of them kept; else keep none."""
+        if len(self.members) != self.size - 1 or self.size > most:
+            self.forget_members()
+            return
+        self.member_cosines.append(splitmod.similarities(self.members, member))
+        self.members.append(member)
+
+    def set_members(self, members: list[Member], most: int) -> None:
+        """The story's articles changed as a whole (a merge, a split): all of them or none."""
+        self.forget_members()
+        if len(members) != self.size or self.size > most:
+            return
+        for member in members:
+            self.member_cosines.append(splitmod.similarities(self.members, member))
+            self.members.append(member)
+
+    def forget_members(self) -> None:
+        """The story grew past the split check (or changed under it): not judged again."""
+        self.members, self.member_cosines = [], []
 
     def similarity(self, vector: Vector, leave_out: Collection[str] = ()) -> float:
         """Cosine between a unit vector and the centroid (the part from terms not left out)."""
@@ -110,7 +138,7 @@ class StoryIndex:
     def touch(self, story: Story, vector: Vector, when: datetime | None, max_terms: int) -> None:
         """Record that ``vector`` joined ``story`` at ``when``; keep the index in step."""
         if not story.size:
-            story.seed = dict(vector)
+            story.seed = vector  # shared with the story's first member, not copied
         story.absorb_vector(vector)
         for term in vector:
             posting = self.postings.setdefault(term, {})

@@ -51,6 +51,7 @@ _ALLOWED = {
     "datetime": {"datetime", "timezone", "timedelta"},
     "aggregator.cluster.stories": {"Story", "ExpiringMap"},
     "aggregator.cluster.evidence": {"Traits"},
+    "aggregator.cluster.split": {"Member"},
     "aggregator.cluster.corrections": {"Apart"},
 }
 

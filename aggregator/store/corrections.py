@@ -8,6 +8,7 @@ whose articles were pruned is harmless, and it keeps old story ids explainable.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from aggregator.errors import CorrectionError
@@ -85,6 +86,37 @@ def split_article(db: Connection, ref: str, canonical: str | None, now: datetime
     db.execute(f"UPDATE articles SET story_id = ? WHERE id IN ({marks})", [new, *moving])
     _refresh_story(db, old, gone_title=article["title"])
     return _record(db, "split", old, new, now, article["key"])
+
+
+def move_articles(db: Connection, moves: Sequence[tuple[str, str]], now: datetime) -> None:
+    """The clusterer split a story that held two events (aggregator/cluster/split.py): each
+    (article key, new story id) goes to its new story, created here; the stories they left
+    keep the times and a title of the articles left in them. Not an operator's correction:
+    nothing is recorded in ``corrections``."""
+    by_story: dict[str, list[str]] = {}
+    for key, story in moves:
+        by_story.setdefault(story, []).append(key)
+    for story, keys in by_story.items():
+        marks = ",".join("?" * len(keys))
+        rows = db.execute(
+            f"SELECT story_id, title, sort_time FROM articles WHERE key IN ({marks}) "
+            "ORDER BY sort_time, id",
+            keys,
+        ).fetchall()
+        if not rows:
+            continue
+        times = [r[2] for r in rows if r[2] is not None]
+        db.execute(
+            "INSERT INTO stories (id, title, created, first_published, last_updated) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (story, rows[0][1], to_db(now), min(times, default=None), max(times, default=None)),
+        )
+        db.execute(f"UPDATE articles SET story_id = ? WHERE key IN ({marks})", [story, *keys])
+        left = {r[0] for r in rows if r[0] is not None and r[0] != story}
+        for old in sorted(left):
+            for title in sorted({r[1] for r in rows}):
+                _refresh_story(db, old, gone_title=title)
+        _refresh_story(db, story, gone_title="")
 
 
 def merge_stories(db: Connection, story: str, other: str, now: datetime) -> Correction:

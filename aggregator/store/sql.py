@@ -148,6 +148,8 @@ class SqlStore(SqlBase, SqlAccounts):
             if article_id is None:
                 raise _AlreadyStored  # undoes the story's and merges' writes above
             self._seen_id = max(self._seen_id, article_id)
+            if placement.moves:
+                corrections.move_articles(db, placement.moves, utc_now())
             if article.feed_url and not db.pg:
                 db.execute(
                     _LIST_ARTICLE + "VALUES (?, ?, ?)" + _LISTED,

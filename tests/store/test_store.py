@@ -94,6 +94,23 @@ def test_merge_keeps_the_surviving_id_and_records_the_absorbed_one(store):
     assert {a.story_id for a in store.articles()} == {"old"}
 
 
+def test_articles_moved_by_a_split_go_to_their_new_story(store):
+    # the clusterer found two events in story "s1" (cluster/split.py): a2 and the new a3 leave
+    store.add_article(article("a1"), placement("s1"), None)
+    store.add_article(article("a2", minutes=5), placement("s1", title="Title a2"), None)
+    moves = (("a2", "a2"), ("a3", "a2"))
+    split = Placement(
+        story_id="a2", score=0.5, new_story=False, story_title="Title a3", moves=moves
+    )
+    store.add_article(article("a3", minutes=9), split, None)
+    assert {a.key: a.story_id for a in store.articles()} == {"a1": "s1", "a2": "a2", "a3": "a2"}
+    stories = {s.id: s for s in store.stories()}
+    assert (stories["s1"].article_count, stories["s1"].title) == (1, "Title a1")
+    assert stories["s1"].last_updated == T0
+    assert stories["a2"].article_count == 2
+    assert stories["a2"].first_published == T0 + timedelta(minutes=5)
+
+
 def test_a_failed_write_leaves_nothing_behind(store):
     store.add_article(article("a1"), placement("s1"), None)
     with pytest.raises(StorageError), store.atomic():

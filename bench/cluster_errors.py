@@ -1,0 +1,154 @@
+"""Where the one-day stream's precision goes, and what a perfect second stage would gain.
+
+    python bench/cluster_errors.py                 # one-day ECB+ seeds 1-3
+    python bench/cluster_errors.py --seeds 1 --oracle 1 3 5 1000
+
+For each stream (ECB+ as ``cluster_eval.py --one-day``: 16 outlets, times over one day):
+
+- the BCubed precision lost per ECB+ topic (both events of one kind): the twin events that
+  ended in one story, and what each costs;
+- ``--oracle K``: BCubed when every join of an article into a story of at most K articles
+  whose majority event is not the article's is refused (a perfect check on young stories;
+  K 1000: on every story), and when every merge of two stories of different majority events
+  is refused: an upper bound for a second stage of that kind;
+- how often an article's nearest neighbour (cosine of the clusterer's vectors, IDF of the
+  whole file) among the articles of its topic reports its own event: what single-link
+  evidence could tell the twins apart once both have articles.
+
+Measurements for docs/clustering.md (Round 4); not a gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from aggregator.cluster.clusterer import Clusterer, ClusterSettings, _Candidate  # noqa: E402
+from aggregator.cluster.vectors import dot  # noqa: E402
+from aggregator.identity.near import NearDuplicates  # noqa: E402
+from aggregator.read.replay import read_records, replay_order, to_doc  # noqa: E402
+from bench.cluster_eval import FILES, gold_labels, one_day_records  # noqa: E402
+from bench.scoring import Scores, bcubed  # noqa: E402
+
+
+def topic(label: str) -> str:
+    return label.split("_")[0]
+
+
+def majority(counts: Counter[str] | None) -> str | None:
+    return max(sorted(counts), key=lambda g: counts[g]) if counts else None
+
+
+def run(
+    records: list[dict[str, Any]], oracle_size: int = 0, oracle_merges: bool = False
+) -> dict[str, str]:
+    """Cluster a stream; with an oracle refusing wrong joins into small stories / merges."""
+    stream = replay_order(records)
+    gold = gold_labels(stream)
+    members: dict[str, Counter[str]] = {}
+    current: dict[str, str] = {}
+
+    class Oracle(Clusterer):
+        def _score_candidates(self, article: Any) -> list[_Candidate]:
+            out = []
+            for c in super()._score_candidates(article):
+                wrong = majority(members.get(c.story.id)) != current["gold"]
+                if c.story.size <= oracle_size and wrong:
+                    c = c._replace(probability=0.0)
+                out.append(c)
+            out.sort(key=lambda c: (-c.probability, c.story.seq))
+            return out
+
+        def _kept_apart(self, one: str, other: str) -> bool:
+            if oracle_merges and majority(members.get(one)) != majority(members.get(other)):
+                return True
+            return super()._kept_apart(one, other)
+
+    settings = ClusterSettings()
+    dupes = NearDuplicates(window=settings.window)
+    clusterer = Oracle(settings)
+    story_of: dict[str, str] = {}
+    absorbed_into: dict[str, str] = {}
+    for record in stream:
+        doc = to_doc(record)
+        original = dupes.find(doc)
+        dupes.add(doc)
+        current["gold"] = gold[doc.id]
+        placement = clusterer.add(doc, duplicate_of=original)
+        for absorbed, surviving in placement.merges:
+            absorbed_into[absorbed] = surviving
+            members.setdefault(surviving, Counter()).update(members.pop(absorbed, Counter()))
+        members.setdefault(placement.story_id, Counter())[gold[doc.id]] += 1
+        story_of[doc.id] = placement.story_id
+    final = {}
+    for doc_id, story in story_of.items():
+        while story in absorbed_into:
+            story = absorbed_into[story]
+        final[doc_id] = story
+    return final
+
+
+def topic_losses(gold: dict[str, str], predicted: dict[str, str]) -> dict[str, float]:
+    """BCubed precision lost by the articles of each topic (sums to 1 - precision)."""
+    size = Counter(predicted.values())
+    loss: dict[str, float] = defaultdict(float)
+    for (g, p), n in Counter((gold[i], predicted[i]) for i in gold).items():
+        loss[topic(g)] += n * (1 - n / size[p]) / len(gold)
+    return dict(loss)
+
+
+def nearest_neighbour_accuracy(records: list[dict[str, Any]]) -> float:
+    """Share of articles whose most similar article of the same topic reports their event."""
+    clusterer = Clusterer()
+    docs = [to_doc(r) for r in records]
+    for doc in docs:
+        clusterer.frequencies.add(clusterer.features(doc).counts)
+    vectors = {doc.id: clusterer._weighed(doc).vector for doc in docs}
+    gold = gold_labels(records)
+    by_topic: dict[str, list[str]] = defaultdict(list)
+    for doc_id, label in gold.items():
+        by_topic[topic(label)].append(doc_id)
+    right = total = 0
+    for ids in by_topic.values():
+        for i in ids:
+            others = [j for j in ids if j != i]
+            if others:
+                best = max(others, key=lambda j: dot(vectors[i], vectors[j]))
+                right += gold[best] == gold[i]
+                total += 1
+    return right / total if total else 1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--oracle", type=int, nargs="*", default=[1, 3, 5, 1000])
+    args = parser.parse_args(argv)
+    records = read_records(FILES["ecb"])
+    print(
+        f"nearest neighbour in its topic reports its event: {nearest_neighbour_accuracy(records):.3f}"
+    )
+    for seed in args.seeds:
+        stream = one_day_records(records, seed)
+        gold = gold_labels(stream)
+        predicted = run(stream)
+        scores: Scores = bcubed(gold, predicted)
+        losses = topic_losses(gold, predicted)
+        shown = " ".join(
+            f"{t}:{v:.3f}" for t, v in sorted(losses.items(), key=lambda x: -x[1]) if v
+        )
+        print(f"one-day seed {seed}: {scores}; precision lost per topic: {shown}")
+        for k in args.oracle:
+            print(f"  no wrong join into stories of <= {k}: {bcubed(gold, run(stream, k))}")
+        print(f"  no wrong merge: {bcubed(gold, run(stream, 0, True))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
