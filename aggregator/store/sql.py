@@ -111,7 +111,8 @@ class SqlStore(SqlBase, SqlAccounts):
     ) -> int:
         with self.atomic() as db:
             self._holding(db, article.feed_url)
-            if db.pg and not placement.merges:
+            if db.pg and not placement.merges and not placement.moves:
+                # the common case: no other story touched
                 article_id = _write_in_one(db, article, placement, duplicate_of_key)
                 if article_id is None:
                     raise _AlreadyStored  # undoes the story's write
