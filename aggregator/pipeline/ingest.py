@@ -80,6 +80,10 @@ class Ingest:
                     self.store.resolve_story_id(correction.story),
                     self.store.resolve_story_id(correction.other),
                 )
+        for story, other in self.store.stories_apart():  # the clusterer's own splits
+            self.clusterer.keep_apart(
+                self.store.resolve_story_id(story), self.store.resolve_story_id(other)
+            )
         latest = self.store.latest_time()
         if latest is not None:
             restored = 0

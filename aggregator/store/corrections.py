@@ -92,7 +92,8 @@ def move_articles(db: Connection, moves: Sequence[tuple[str, str]], now: datetim
     """The clusterer split a story that held two events (aggregator/cluster/split.py): each
     (article key, new story id) goes to its new story, created here; the stories they left
     keep the times and a title of the articles left in them. Not an operator's correction:
-    nothing is recorded in ``corrections``."""
+    nothing is recorded in ``corrections``; each pair of stories goes in ``stories_apart``,
+    so that a window rebuilt from the store keeps them apart too."""
     by_story: dict[str, list[str]] = {}
     for key, story in moves:
         by_story.setdefault(story, []).append(key)
@@ -114,6 +115,11 @@ def move_articles(db: Connection, moves: Sequence[tuple[str, str]], now: datetim
         db.execute(f"UPDATE articles SET story_id = ? WHERE key IN ({marks})", [story, *keys])
         left = {r[0] for r in rows if r[0] is not None and r[0] != story}
         for old in sorted(left):
+            db.execute(
+                "INSERT INTO stories_apart (story_id, other_story_id, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (story_id, other_story_id) DO NOTHING",
+                (old, story, to_db(now)),
+            )
             for title in sorted({r[1] for r in rows}):
                 _refresh_story(db, old, gone_title=title)
         _refresh_story(db, story, gone_title="")
@@ -154,6 +160,14 @@ def merge_into(db: Connection, absorbed: str, surviving: str, now: datetime) -> 
         "ON CONFLICT (absorbed) DO UPDATE SET surviving = excluded.surviving, at = excluded.at",
         (absorbed, surviving, to_db(now)),
     )
+
+
+def stories_apart(db: Connection) -> list[tuple[str, str]]:
+    """The pairs of stories the clusterer's splits made, oldest first."""
+    rows = db.execute(
+        "SELECT story_id, other_story_id FROM stories_apart ORDER BY at, story_id"
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 def corrections_since(db: Connection, after: int) -> list[Correction]:

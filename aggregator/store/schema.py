@@ -154,8 +154,9 @@ UPGRADES: dict[int, Callable[[Connection], None]] = {
     6: lambda db: _create(db, "V7"),
     7: lambda db: _v8(db),
     8: lambda db: _search_index(db),
+    9: lambda db: _create(db, "V10"),
 }
-LATEST = 9
+LATEST = 10
 
 
 def _v8(db: Connection) -> None:
@@ -261,7 +262,7 @@ def migrate(
             if version >= LATEST:
                 break
             if version == 0:
-                _create(tx, "V6", "V7", "V8")
+                _create(tx, "V6", "V7", "V8", "V10")
                 _search_index(tx)
                 version = LATEST
             elif version < len(LEGACY_SQLITE):

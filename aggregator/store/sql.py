@@ -270,6 +270,10 @@ class SqlStore(SqlBase, SqlAccounts):
         with self._errors():
             return corrections.corrections_since(self._db, after)
 
+    def stories_apart(self) -> list[tuple[str, str]]:
+        with self._errors():
+            return corrections.stories_apart(self._db)
+
     def story_corrections(self, story_id: str) -> list[Correction]:
         story_id = self.resolve_story_id(story_id)
         with self._errors():
@@ -333,6 +337,10 @@ class SqlStore(SqlBase, SqlAccounts):
                 "OR merged_into IN (SELECT id FROM dead_stories)"
             ).rowcount
             db.execute("DELETE FROM story_merges WHERE surviving NOT IN (SELECT id FROM stories)")
+            db.execute(
+                "DELETE FROM stories_apart WHERE story_id NOT IN (SELECT id FROM stories) "
+                "OR other_story_id NOT IN (SELECT id FROM stories)"
+            )
             db.execute(
                 "DELETE FROM page_backlog WHERE article_key NOT IN (SELECT key FROM articles)"
             )

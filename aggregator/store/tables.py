@@ -122,6 +122,17 @@ story_merges = Table(
     Column("at", Text, nullable=False),
 )
 
+# the two stories of each split the clusterer made (cluster/split.py): never merged again,
+# also when the clustering window is rebuilt from the store (since version 10)
+stories_apart = Table(
+    "stories_apart",
+    metadata,
+    Column("story_id", Text, nullable=False),
+    Column("other_story_id", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    PrimaryKeyConstraint("story_id", "other_story_id"),
+)
+
 page_backlog = Table(
     "page_backlog",
     metadata,
@@ -214,8 +225,9 @@ star_marks = _marks("star_marks")
 TABLES_V6 = (feeds, stories, articles, article_feeds, story_merges, page_backlog, corrections)
 TABLES_V7 = (feed_leases, daemons)
 TABLES_V8 = (users, user_tokens, read_marks, star_marks)
+TABLES_V10 = (stories_apart,)
 # what `aggregator migrate` copies, parents before children (not the daemons' leases)
-COPIED = TABLES_V6 + TABLES_V8
+COPIED = TABLES_V6 + TABLES_V8 + TABLES_V10
 
 
 def create_statements(dialect: Dialect, tables: tuple[Table, ...]) -> list[str]:

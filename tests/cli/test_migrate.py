@@ -10,7 +10,9 @@ from aggregator.cli.main import main
 from aggregator.store.copy import counts
 from aggregator.store.engine import location
 from aggregator.store.sql import SqlStore
+from aggregator.types import Placement
 from tests.store.test_engines import fill
+from tests.store.test_store import article, placement
 
 
 def _export(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
@@ -22,6 +24,12 @@ def test_migrate_copies_every_table_and_the_stories_match(tmp_path, pg_url, caps
     storage = tmp_path / "storage"
     with SqlStore(storage) as store:
         fill(store)
+        # a split the clusterer made (stories_apart): m1 leaves s1, m2 joins it
+        store.add_article(article("m1"), placement("s1"), None)
+        moves = (("m1", "m1"), ("m2", "m1"))
+        store.add_article(
+            article("m2"), Placement(story_id="m1", score=0.5, new_story=False, moves=moves), None
+        )
         alice = store.add_user("alice", "alice pw")
         first = next(iter(store.articles())).id
         store.mark_read(alice, [first])
@@ -47,8 +55,6 @@ def test_migrate_copies_every_table_and_the_stories_match(tmp_path, pg_url, caps
     assert pg_export == sqlite_export
     # the copy is a store to write on: new rows number on after the copied ones
     with SqlStore(location(storage, pg_url)) as store:
-        from tests.store.test_store import article, placement
-
         assert store.add_article(article("new"), placement("s9"), None) == before["articles"] + 1
         assert store.split_article("a1").id == before["corrections"] + 1
         assert store.add_user("bob", "bob pw").id == alice.id + 1

@@ -109,6 +109,25 @@ def test_articles_moved_by_a_split_go_to_their_new_story(store):
     assert stories["s1"].last_updated == T0
     assert stories["a2"].article_count == 2
     assert stories["a2"].first_published == T0 + timedelta(minutes=5)
+    assert store.stories_apart() == [("s1", "a2")]  # a window rebuilt from here keeps them apart
+    assert store.corrections() == []  # not an operator's correction
+
+
+def test_a_window_rebuilt_from_the_store_keeps_a_split_apart(tmp_path, database):
+    from aggregator.cli.common import build_pipeline
+    from aggregator.config.model import Settings
+
+    with SqlStore(location(tmp_path, database)) as store:
+        store.add_article(article("a1"), placement("s1"), None)
+        store.add_article(article("a2", minutes=5), placement("s1"), None)
+        split = Placement(story_id="a2", score=0.5, new_story=False, moves=(("a2", "a2"),))
+        store.add_article(article("a3", minutes=9), split, None)
+    with SqlStore(location(tmp_path, database)) as store:  # a restart, no snapshot saved
+        pipeline = build_pipeline(Settings(), store, fetching=False)
+        pipeline.warm_up()
+        clusterer = pipeline.tail.clusterer
+        assert clusterer._kept_apart("s1", "a2") and clusterer._kept_apart("a2", "s1")
+        assert not clusterer._kept_apart("s1", "other")
 
 
 def test_a_failed_write_leaves_nothing_behind(store):
