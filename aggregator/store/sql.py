@@ -111,51 +111,47 @@ class SqlStore(SqlBase, SqlAccounts):
     ) -> int:
         with self.atomic() as db:
             self._holding(db, article.feed_url)
-            if db.pg and not placement.merges and not placement.moves:
-                # the common case: no other story touched
-                article_id = _write_in_one(db, article, placement, duplicate_of_key)
-                if article_id is None:
-                    raise _AlreadyStored  # undoes the story's write
-                self._seen_id = max(self._seen_id, article_id)
-                return article_id
-            if db.pg:
+            if db.pg and placement.merges:
                 # another daemon may have merged away a story this daemon's memory still has
                 placement = _resolved(db, placement)
             for absorbed, surviving in placement.merges:
                 corrections.merge_into(db, absorbed, surviving, utc_now())
-            self._upsert_story(db, placement, sort_time(article))
-            dup_id = None
-            if duplicate_of_key:
-                row = db.execute(
-                    "SELECT id FROM articles WHERE key = ?", (duplicate_of_key,)
-                ).fetchone()
-                dup_id = row[0] if row else None
-            values = article_to_row(article, placement, dup_id)
-            insert = _insert("articles", values) + " ON CONFLICT (key) DO NOTHING"
-            if db.pg and article.feed_url:
-                # the article and its listing in one statement (one round trip)
-                article_id = db.insert_id(
-                    f"WITH a AS ({insert} RETURNING id), l AS ({_LIST_ARTICLE}"
-                    f"SELECT id, :listed_feed, :listed_seen FROM a{_LISTED}) SELECT id FROM a",
-                    {
-                        **values,
-                        "listed_feed": article.feed_url,
-                        "listed_seen": to_db(article.fetched),
-                    },
-                    returning=False,
-                )
+            if db.pg:
+                article_id = _write_in_one(db, article, placement, duplicate_of_key)
             else:
-                article_id = db.insert_id(insert, values)
+                article_id = self._write_steps(db, article, placement, duplicate_of_key)
             if article_id is None:
                 raise _AlreadyStored  # undoes the story's and merges' writes above
             self._seen_id = max(self._seen_id, article_id)
             if placement.moves:
                 corrections.move_articles(db, placement.moves, utc_now())
-            if article.feed_url and not db.pg:
-                db.execute(
-                    _LIST_ARTICLE + "VALUES (?, ?, ?)" + _LISTED,
-                    (article_id, article.feed_url, to_db(article.fetched)),
-                )
+        return article_id
+
+    def _write_steps(
+        self,
+        db: Connection,
+        article: NewArticle,
+        placement: Placement,
+        duplicate_of_key: str | None,
+    ) -> int | None:
+        """SQLite (no round trips to save): the story's upsert, the article and its listing,
+        one statement each; the new article's id, None if its key was stored already."""
+        self._upsert_story(db, placement, sort_time(article))
+        dup_id = None
+        if duplicate_of_key:
+            row = db.execute(
+                "SELECT id FROM articles WHERE key = ?", (duplicate_of_key,)
+            ).fetchone()
+            dup_id = row[0] if row else None
+        values = article_to_row(article, placement, dup_id)
+        article_id = db.insert_id(
+            _insert("articles", values) + " ON CONFLICT (key) DO NOTHING", values
+        )
+        if article_id is not None and article.feed_url:
+            db.execute(
+                _LIST_ARTICLE + "VALUES (?, ?, ?)" + _LISTED,
+                (article_id, article.feed_url, to_db(article.fetched)),
+            )
         return article_id
 
     def _upsert_story(self, db: Connection, placement: Placement, sort_time: str | None) -> None:
@@ -380,11 +376,10 @@ def _write_in_one(
     db: Connection, article: NewArticle, placement: Placement, duplicate_of_key: str | None
 ) -> int | None:
     """PostgreSQL: the story's upsert, the article and its listing in one statement (one
-    round trip); the new article's id, None if its key was stored already.
+    round trip per article); the new article's id, None if its key was stored already.
 
-    The story id is the one the placement names, merge records followed in the statement
-    (another daemon may have merged away a story this daemon's memory still has), as
-    :func:`_resolved` does for placements that merge."""
+    The story id is the one the placement names, merge records followed in the statement:
+    another daemon may have merged away a story this daemon's memory still has."""
     values = article_to_row(article, placement, None)
     exprs = {name: f":{name}" for name in values}
     exprs["story_id"] = "(SELECT id FROM target)"
