@@ -73,14 +73,10 @@ class Ingest:
         # made while it runs are applied after it
         earlier = self.store.corrections()
         self._corrections_seen = earlier[-1].id if earlier else 0
-        for correction in earlier:
-            if correction.kind == "split":
-                # the stories come back under their ids of today: follow merges made since
-                self.clusterer.keep_apart(
-                    self.store.resolve_story_id(correction.story),
-                    self.store.resolve_story_id(correction.other),
-                )
-        for story, other in self.store.stories_apart():  # the clusterer's own splits
+        # the operators' splits and the clusterer's own (cluster/split.py); the stories come
+        # back under their ids of today: follow merges made since
+        apart = [(c.story, c.other) for c in earlier if c.kind == "split"]
+        for story, other in apart + self.store.stories_apart():
             self.clusterer.keep_apart(
                 self.store.resolve_story_id(story), self.store.resolve_story_id(other)
             )
