@@ -26,6 +26,17 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
+# a headless Chromium that contacts nothing but the pages it is given
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
 DEADLINE = 60.0  # seconds: a safety net for a hung browser, never a timing assertion
 
 
@@ -42,14 +53,7 @@ class Chromium:
         commands_r, self._commands = _high(os.pipe())
         self._answers, answers_w = _high(os.pipe())
         args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
+            *HEADLESS,
             f"--window-size={size[0]},{size[1]}",
             f"--user-data-dir={profile}",
             "--remote-debugging-pipe",

@@ -16,10 +16,10 @@ import pytest
 
 from aggregator.web import create_app
 from aggregator.web.app import ServerThread
+from tests.support.cdp import CHROMIUM, HEADLESS
 from tests.support.commands import aggregator
 from tests.web.test_server import NOW, storage  # noqa: F401 - a fixture: the hostile store
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(
@@ -31,14 +31,7 @@ pytestmark = pytest.mark.skipif(
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
         str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
+        *HEADLESS,
         f"--user-data-dir={profile}",
         *args,
     ]
