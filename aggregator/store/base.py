@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from aggregator.errors import StorageError
 from aggregator.store.engine import Connection, Location, connect
+from aggregator.store.indexer import SearchIndexer
 from aggregator.store.leases import PLACEMENT_LOCK, check_lease
 from aggregator.store.rows import doc_from_row
 from aggregator.store.schema import LATEST, migrate, user_version
@@ -33,6 +34,9 @@ class SqlBase(WebReads):
     # PostgreSQL: the open transaction holds the placement lock (taken by placing() inside
     # it); until it ends no other daemon stores an article, so there is nothing to read
     _placement_held = False
+    # PostgreSQL: articles were written in the open transaction without their search index
+    _unindexed = False
+    _indexer: SearchIndexer | None = None
 
     def _end_of_transaction(self) -> None:
         """What the open transaction held is given back (lock, lease rows)."""
@@ -58,6 +62,13 @@ class SqlBase(WebReads):
                 with contextlib.suppress(StorageError):
                     type(self)(self.where).close()
         self._db = self._open()
+        if self._db.pg and not readonly:
+            self._indexer = SearchIndexer(self.where)
+
+    def unindexed(self) -> None:
+        """Articles were written without their search index (PostgreSQL): once the
+        transaction commits, the indexer fills it (store/indexer.py)."""
+        self._unindexed = True
 
     def _open(self) -> Connection:
         with self._errors():
@@ -88,7 +99,13 @@ class SqlBase(WebReads):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def drain(self) -> None:
+        """Wait for the work done beside the writes: the search index (PostgreSQL)."""
+        if self._indexer is not None:
+            self._indexer.close()  # (woken again, it starts again)
+
     def close(self) -> None:
+        self.drain()  # what this store wrote is searchable by index
         with contextlib.suppress(*_close_errors()):
             self._db.close()
 
@@ -148,6 +165,10 @@ class SqlBase(WebReads):
                 db.execute("COMMIT")
             else:
                 db.release(name)
+        if outermost and self._unindexed:
+            self._unindexed = False
+            if self._indexer is not None:
+                self._indexer.wake()
 
     @contextmanager
     def placing(self) -> Iterator[list[tuple[ClusterDoc, str]]]:
@@ -184,11 +205,12 @@ class SqlBase(WebReads):
     def _last_article_id(self) -> int:
         return int(self._query("SELECT coalesce(max(id), 0) FROM articles")[0][0])
 
-    def _holding(self, db: Connection, feed_url: str | None) -> None:
-        """LeaseLost if another daemon took the feed (checked in the write's transaction)."""
+    def _holding(self, db: Connection, feed_url: str | None, *, nested: bool = True) -> None:
+        """LeaseLost if another daemon took the feed (checked in the write's transaction;
+        ``nested``: the write opened a transaction level of its own inside the caller's)."""
         if self.lease_holder and feed_url and db.pg and feed_url not in self._leases_checked:
             check_lease(db, self.lease_holder, feed_url)
-            if self._depth > 1:  # the row stays locked until the outer transaction ends
+            if self._depth > nested:  # the row stays locked until the outer transaction ends
                 self._leases_checked.add(feed_url)
 
     def schema_version(self) -> int:

@@ -71,6 +71,7 @@ def copy_store(
                     f"UPDATE {table.name} SET {column} = :link WHERE {key} = :key", links
                 )
             copied[table.name] = n
+        target.unindexed()
         if db.pg:
             # the next article, correction or user numbers follow the copied ones
             for name in ("articles", "corrections", "users"):

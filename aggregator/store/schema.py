@@ -17,6 +17,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from aggregator.errors import StorageError
+from aggregator.store import indexer
 from aggregator.store.engine import Connection, Location
 
 # The SQLite store's first six versions, as released (frozen): a store written by an earlier
@@ -155,8 +156,9 @@ UPGRADES: dict[int, Callable[[Connection], None]] = {
     7: lambda db: _v8(db),
     8: lambda db: _search_index(db),
     9: lambda db: _create(db, "V10"),
+    10: lambda db: _index_beside(db),
 }
-LATEST = 10
+LATEST = 11
 
 
 def _v8(db: Connection) -> None:
@@ -168,8 +170,9 @@ def _v8(db: Connection) -> None:
 
 # full-text search (aggregator.store.search), each engine its own: SQLite an FTS5 index over
 # the articles' own columns (external content: no second copy of the bodies) kept in step by
-# triggers, PostgreSQL a weighted tsvector column it computes itself, with a GIN index. Only
-# edits to the indexed columns reindex a row: moving articles between stories does not.
+# triggers, PostgreSQL a weighted tsvector column with a GIN index, filled beside the writes
+# (aggregator.store.indexer; until version 11 a generated column). Only edits to the indexed
+# columns reindex a row: moving articles between stories does not.
 _SQLITE_SEARCH = """
 CREATE VIRTUAL TABLE articles_fts USING fts5(
     title, summary, text, source,
@@ -193,22 +196,27 @@ ON articles BEGIN
     VALUES (new.id, new.title, new.summary, new.text, new.source);
 END;
 """
-_PG_SEARCH = """
-ALTER TABLE articles ADD COLUMN fts tsvector GENERATED ALWAYS AS (
-    setweight(to_tsvector('english', coalesce(title, '')), 'A')
-    || setweight(to_tsvector('english', coalesce(summary, '')), 'B')
-    || setweight(to_tsvector('english', coalesce(source, '')), 'C')
-    || setweight(to_tsvector('english', coalesce(text, '')), 'D')
-) STORED;
-CREATE INDEX articles_fts ON articles USING gin (fts);
-"""
+_PG_SEARCH = (
+    "ALTER TABLE articles ADD COLUMN fts tsvector",
+    "CREATE INDEX articles_fts ON articles USING gin (fts)",
+    *indexer.SCHEMA,
+)
 
 
 def _search_index(db: Connection) -> None:
     """Version 9: the search index; ``source:`` finds outlets by ``lower(source)``."""
-    for statement in statements(_PG_SEARCH if db.pg else _SQLITE_SEARCH):
+    for statement in _PG_SEARCH if db.pg else statements(_SQLITE_SEARCH):
         db.execute(statement)
     db.execute("CREATE INDEX IF NOT EXISTS articles_source_lower ON articles (lower(source))")
+
+
+def _index_beside(db: Connection) -> None:
+    """Version 11: PostgreSQL's search column is filled beside the writes (the values it
+    holds are kept); nothing changes on SQLite."""
+    if db.pg:
+        db.execute("ALTER TABLE articles ALTER COLUMN fts DROP EXPRESSION")
+        for statement in indexer.SCHEMA:
+            db.execute(statement)
 
 
 # held while PostgreSQL's schema is checked and upgraded (any fixed number would do)

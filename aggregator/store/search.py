@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.store.engine import SQLITE, Dialect
+from aggregator.store.indexer import document
 from aggregator.store.reads import STORY_SELECT, article_select
 from aggregator.store.rows import Row, article_from_row, story_from_row, to_db
 from aggregator.types import StoredArticle, StoryRecord
@@ -205,6 +206,12 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# PostgreSQL: an article's search document, computed on the fly for a row the indexer has
+# not reached yet (store/indexer.py; a partial index finds those rows)
+_PG_DOCUMENT = f"({document('a')})"
+_PG_FTS = f"coalesce(a.fts, {_PG_DOCUMENT})"
+
+
 def matches_sql(
     query: SearchQuery, *, fold: bool = True, dialect: Dialect = SQLITE
 ) -> tuple[str, dict[str, Any]]:
@@ -216,15 +223,16 @@ def matches_sql(
     if query.ranked and pg:
         wanted = pg_match(query, params)
         hits = (
-            f"SELECT a.id, a.story_id, a.duplicate_of, -ts_rank_cd(a.fts, {wanted}) AS rank "
-            f"FROM articles a WHERE a.fts @@ {wanted}"
+            f"SELECT a.id, a.story_id, a.duplicate_of, -ts_rank_cd({_PG_FTS}, {wanted}) AS rank "
+            f"FROM articles a WHERE (a.fts @@ {wanted} OR (a.fts IS NULL AND {_PG_DOCUMENT} "
+            f"@@ {wanted}))"
         ) + "".join(f" AND {c}" for c in clauses)
     elif query.ranked:
         params["q_match"] = fts_match(query.include, query.exclude)
         hits = _FTS_RANKED + "".join(f" AND {c}" for c in clauses)
     else:
         if query.exclude and pg:
-            clauses.append(f"NOT a.fts @@ {_tsquery(query.exclude, 'q_exc', params, '||')}")
+            clauses.append(f"NOT {_PG_FTS} @@ {_tsquery(query.exclude, 'q_exc', params, '||')}")
         elif query.exclude:
             clauses.append(_FTS_EXCLUDED)
             params["q_unwanted"] = fts_any(query.exclude)

@@ -109,6 +109,18 @@ class SqlStore(SqlBase, SqlAccounts):
     def _add_article(
         self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
     ) -> int:
+        if self._db.pg and self._depth and not (placement.merges or placement.moves):
+            # PostgreSQL inside the caller's transaction (placing()): the one statement is
+            # atomic by itself and writes nothing when the key is stored already, so it needs
+            # no savepoint of its own (a round trip's commands less per article)
+            with self._errors():
+                self._holding(self._db, article.feed_url, nested=False)
+                written = _write_in_one(self._db, article, placement, duplicate_of_key)
+            if written is None:
+                raise _AlreadyStored
+            self.unindexed()
+            self._seen_id = max(self._seen_id, written)
+            return written
         with self.atomic() as db:
             self._holding(db, article.feed_url)
             if db.pg and placement.merges:
@@ -118,6 +130,7 @@ class SqlStore(SqlBase, SqlAccounts):
                 corrections.merge_into(db, absorbed, surviving, utc_now())
             if db.pg:
                 article_id = _write_in_one(db, article, placement, duplicate_of_key)
+                self.unindexed()
             else:
                 article_id = self._write_steps(db, article, placement, duplicate_of_key)
             if article_id is None:
@@ -225,6 +238,7 @@ class SqlStore(SqlBase, SqlAccounts):
     def fill_page(self, fill: PageFill) -> None:
         """A deferred page arrived: its body replaces the feed's text; off the backlog."""
         with self.atomic() as db:
+            self.unindexed()  # PostgreSQL: the new text is indexed beside the write
             db.execute(
                 "UPDATE articles SET text = ?, text_source = ?, content_hash = ?, words = ?, "
                 "author = COALESCE(author, ?), image = COALESCE(image, ?), "
@@ -398,6 +412,7 @@ def _write_in_one(
         target AS (SELECT id FROM chain ORDER BY hops DESC LIMIT 1),
         story AS (INSERT INTO stories (id, title, created, first_published, last_updated)
             SELECT id, :story_title, :created, :sort_time, :sort_time FROM target
+            WHERE NOT EXISTS (SELECT 1 FROM articles WHERE key = :key)
             {_story_conflict(db)}),
         a AS (INSERT INTO articles ({", ".join(exprs)}) VALUES ({", ".join(exprs.values())})
             ON CONFLICT (key) DO NOTHING RETURNING id){listing}

@@ -3,6 +3,7 @@ answer on SQLite and PostgreSQL; stores written by the SQLite-only program upgra
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import replace
 from datetime import timedelta
@@ -227,3 +228,19 @@ def test_a_literal_percent_reaches_either_engine_as_written(store_any):
     db = store_any._db
     assert db.execute("SELECT '100%' AS x").fetchone()[0] == "100%"
     assert db.execute("SELECT '100%' AS x, ? AS y", (1,)).fetchone()[0] == "100%"
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["in-placing", "alone"])
+def test_an_article_stored_already_is_only_listed_and_touches_no_story(store_any, inside):
+    store_any.add_article(article("a1"), placement("s1", title="Floods"), None)
+    again = replace(article("a1", minutes=90), feed_url="http://127.0.0.1/other.xml")
+    with store_any.placing() if inside else contextlib.nullcontext():
+        first = store_any.add_article(again, placement("s9", title="Elsewhere"), None)
+        kept = store_any.add_article(article("a2", minutes=1), placement("s1"), None)
+    assert [(s.id, s.article_count) for s in store_any.stories()] == [("s1", 2)]
+    assert [r[0] for r in store_any._db.execute("SELECT id FROM stories")] == ["s1"]  # no s9
+    [a1] = [a for a in list(store_any.articles()) if a.key == "a1"]
+    assert a1.id == first and kept != first
+    assert sorted(a1.feeds) == sorted({article("a1").feed_url, "http://127.0.0.1/other.xml"})
+    story = store_any.story("s1")
+    assert story is not None and story.last_updated == article("a2", minutes=1).published
