@@ -11,6 +11,7 @@ article); SQLAlchemy supplies the schema's DDL and the URL parsing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sqlite3
@@ -250,6 +251,25 @@ class Connection:
             with self.raw.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
 
+    def stream(self, sql: str, params: Params = (), *, rows: int = 500) -> Iterator[Any]:
+        """The rows of a long SELECT as they are read. On PostgreSQL a server-side cursor
+        read ``rows`` at a time: a plain cursor would hold the whole result in this process
+        (an export of every article). Outside a transaction the cursor is WITH HOLD (the
+        server keeps the result for it after its statement commits)."""
+        if not self.pg:
+            yield from self.raw.execute(sql, params)
+            return
+        if self._waiting:
+            self._send(self.raw.cursor(), "SELECT 1")
+        from psycopg.pq import TransactionStatus
+
+        idle = self.raw.info.transaction_status == TransactionStatus.IDLE
+        name = f"aggregator_stream_{next(_streams)}"
+        with self.raw.cursor(name, row_factory=_row_factory, withhold=idle) as cursor:
+            cursor.itersize = rows
+            cursor.execute(to_pyformat(sql) if params else sql, params or None)
+            yield from cursor
+
     def insert_id(self, sql: str, params: Params, *, returning: bool = True) -> int | None:
         """Run an INSERT and return the new row's ``id`` (None: ON CONFLICT skipped it);
         ``returning=False``: the statement returns the id itself."""
@@ -259,6 +279,9 @@ class Connection:
     def close(self) -> None:
         self._waiting.clear()
         self.raw.close()
+
+
+_streams = itertools.count(1)  # server-side cursors' names
 
 
 def _last_result(cursor: Any) -> Any:

@@ -93,9 +93,9 @@ class SqlReads:
 
     # ------------------------------------------------------------------ articles
     def articles(self) -> Iterator[StoredArticle]:
-        # a cursor, not a list: exports read every article of the store
+        # streamed, not a list: exports read every article of the store
         with self._errors():
-            for row in self._db.execute(self._article_select + " ORDER BY a.sort_time, a.id"):
+            for row in self._db.stream(self._article_select + " ORDER BY a.sort_time, a.id"):
                 yield article_from_row(row)
 
     def story_articles(self, story_id: str) -> list[StoredArticle]:

@@ -244,3 +244,20 @@ def test_an_article_stored_already_is_only_listed_and_touches_no_story(store_any
     assert sorted(a1.feeds) == sorted({article("a1").feed_url, "http://127.0.0.1/other.xml"})
     story = store_any.story("s1")
     assert story is not None and story.last_updated == article("a2", minutes=1).published
+
+
+@pytest.mark.parametrize("readonly", [False, True], ids=["writer", "reader"])
+def test_every_article_is_streamed_not_held_in_memory(tmp_path, database, readonly):
+    where = location(tmp_path, database)
+    with SqlStore(where) as store:
+        for n in range(5):
+            store.add_article(article(f"a{n}", minutes=n), placement("s1"), None)
+    with SqlStore(where, readonly=readonly) as store:
+        read = store.articles()
+        first = next(read)
+        if store.shared:  # PostgreSQL: the rest waits on the server, in a cursor of its own
+            cursors = store._db.execute("SELECT count(*) FROM pg_cursors").fetchone()[0]
+            assert cursors == 1
+        assert [first.key, *(a.key for a in read)] == [f"a{n}" for n in range(5)]
+        if store.shared:
+            assert store._db.execute("SELECT count(*) FROM pg_cursors").fetchone()[0] == 0
