@@ -57,7 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 async def _run_once(pipeline: Pipeline, config: Config) -> int:
     try:
         pipeline.retire_feeds(config.feeds)
-        report = await pipeline.poll(config.feeds, progress=progress_printer(len(config.feeds)))
+        progress = progress_printer(len(config.feeds))
+        report = await pipeline.poll(config.feeds, progress=progress, alone=True)
     finally:
         await close_pipeline(pipeline)
     if config.settings.retention is not None:

@@ -56,7 +56,7 @@ from aggregator.pipeline.decide import (
     next_poll,
 )
 from aggregator.pipeline.heap import settle_heap
-from aggregator.pipeline.ingest import Ingest, batched, yielding
+from aggregator.pipeline.ingest import YIELD_EVERY, Ingest, batched, yielding
 from aggregator.pipeline.pages import Pages
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
 from aggregator.store import FeedState, Store
@@ -172,8 +172,17 @@ class Pipeline:
 
     # ------------------------------------------------------------------ polling
     async def poll(
-        self, feeds: Sequence[FeedConfig], progress: Callable[[FeedOutcome], None] | None = None
+        self,
+        feeds: Sequence[FeedConfig],
+        progress: Callable[[FeedOutcome], None] | None = None,
+        *,
+        alone: bool = False,
     ) -> PollReport:
+        """Poll the feeds, then store what they brought. The storing gives the event loop a
+        turn, and commits, every YIELD_EVERY (a daemon's other polls and readers wait
+        meanwhile); ``alone``: nothing else runs in this process (``run --once``), so it
+        commits every BATCH_SECONDS instead (each commit costs SQLite a few ms: its search
+        index is flushed then)."""
         started = time.monotonic()
         # no warm_up() here: a pass that finds nothing new must not load the window
         timer = StageTimer()
@@ -209,7 +218,8 @@ class Pipeline:
         counts = IngestCounts()
         # one commit per run of steps between the loop's turns, where the store has them
         batch = getattr(self.store, "atomic", None)
-        await yielding(self.tail.storing(outcomes, timer, counts), batch=batch)
+        every = BATCH_SECONDS if alone else YIELD_EVERY
+        await yielding(self.tail.storing(outcomes, timer, counts), every, batch=batch)
         if counts.new_articles:
             settle_heap()  # the new stories join the window out of the collector's way
         report.counts = counts
