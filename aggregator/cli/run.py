@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,11 +27,13 @@ from aggregator.cli.common import (
     store_location,
 )
 from aggregator.config.model import Config, Settings, load_config, parse_config
+from aggregator.errors import StorageError
 from aggregator.store.engine import Location
 from aggregator.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from aggregator.cli.options import Commands, Subparsers
+    from aggregator.daemon.leases import FeedLeases
     from aggregator.pipeline import FeedOutcome, Pipeline
 
 LOGS_FROM_CONFIG = frozenset({"run", "replay", "serve"})
@@ -55,17 +58,52 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run_once(pipeline: Pipeline, config: Config) -> int:
+    feeds, renewing = list(config.feeds), None
+    leases = _leases(pipeline, config)
     try:
+        if leases is not None:
+            # a shared store: the feeds that daemons hold are theirs to poll
+            taken = leases.take_free([feed.url for feed in feeds])
+            feeds = [feed for feed in feeds if feed.url in taken]
+            renewing = asyncio.create_task(_renew(leases))
         pipeline.retire_feeds(config.feeds)
-        progress = progress_printer(len(config.feeds))
-        report = await pipeline.poll(config.feeds, progress=progress, alone=True)
+        report = await pipeline.poll(feeds, progress=progress_printer(len(feeds)), alone=True)
     finally:
+        if renewing is not None:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         await close_pipeline(pipeline)
+        if leases is not None:
+            leases.release()
     if config.settings.retention is not None:
         pipeline.store.prune(datetime.now(UTC) - config.settings.retention)
     pipeline.save_snapshot()  # the next start takes the window back from it
     print(report.summary())
+    if len(feeds) < len(config.feeds):
+        held = len(config.feeds) - len(feeds)
+        print(f"{held} feeds left to the daemons polling them (aggregator status)")
     return 0
+
+
+def _leases(pipeline: Pipeline, config: Config) -> FeedLeases | None:
+    """This process's side of the feed leases, on a store shared by several daemons."""
+    if not (isinstance(pipeline.store, SqlStore) and pipeline.store.shared):
+        return None
+    from aggregator.daemon.leases import FeedLeases
+
+    # a lease outlives about two poll timeouts without renewal
+    return FeedLeases(pipeline.store, ttl=2 * config.settings.timeout.total_seconds())
+
+
+async def _renew(leases: FeedLeases) -> None:
+    """Renew a one-off pass's leases a few times per TTL, for as long as it polls."""
+    while True:
+        await asyncio.sleep(leases.ttl / 4)
+        try:
+            leases.renew()
+        except StorageError as exc:  # the server restarting: the next turn tries again
+            log.warning("leases not renewed: %s", exc)
 
 
 def progress_printer(total: int) -> Callable[[FeedOutcome], None] | None:
@@ -95,12 +133,7 @@ async def _run_daemon(pipeline: Pipeline, config: Config, directory: Location) -
     from aggregator.daemon.scheduler import Daemon
 
     metrics = Metrics(directory)
-    leases = None
-    if isinstance(pipeline.store, SqlStore) and pipeline.store.shared:
-        from aggregator.daemon.leases import FeedLeases
-
-        # a lease outlives about two poll timeouts without renewal
-        leases = FeedLeases(pipeline.store, ttl=2 * config.settings.timeout.total_seconds())
+    leases = _leases(pipeline, config)
     daemon = Daemon(config, pipeline, metrics=metrics, leases=leases)
     web_stop = asyncio.Event()
     web: asyncio.Task[None] | None = None

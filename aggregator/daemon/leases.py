@@ -57,6 +57,18 @@ class FeedLeases:
         wanted = set(feeds)
         return [url for url in orphaned if url in wanted]
 
+    def take_free(self, urls: list[str]) -> set[str]:
+        """A one-off pass (`run --once`): every feed no daemon holds, taken at once; shown
+        in `aggregator status` as a daemon's while it runs."""
+        with self.store.atomic() as db:
+            leases.heartbeat(db, self.id, self.host, os.getpid(), self.ttl)
+            return leases.acquire_free(db, self.id, urls, self.ttl)
+
+    def renew(self) -> None:
+        """Renew every lease held (a one-off pass that outlasts a TTL keeps its feeds)."""
+        with self.store.atomic() as db:
+            leases.heartbeat(db, self.id, self.host, os.getpid(), self.ttl)
+
     def release(self) -> None:
         """Give every lease back at a clean stop: the others take over at once."""
         with self.store.atomic() as db:

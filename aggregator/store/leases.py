@@ -111,6 +111,27 @@ def acquire(db: Connection, daemon: str, url: str, ttl: float, share: int | None
     return True
 
 
+def acquire_free(db: Connection, daemon: str, urls: Sequence[str], ttl: float) -> set[str]:
+    """Take every feed of ``urls`` that no other daemon holds (expired leases included), in
+    two statements whatever their number, with no share (a one-off pass polls all it can);
+    the feeds taken."""
+    db.execute(
+        "INSERT INTO feed_leases (feed_url, holder, expires, taken) "
+        "SELECT u, '', 0, '' FROM unnest(CAST(:urls AS text[])) AS u "
+        "ON CONFLICT (feed_url) DO NOTHING",
+        {"urls": list(urls)},
+    )
+    rows = db.execute(
+        f"UPDATE feed_leases SET holder = :daemon, expires = {_NOW} + :ttl, "
+        "taken = CASE WHEN holder = :daemon THEN taken ELSE :now END "
+        "WHERE feed_url IN (SELECT feed_url FROM feed_leases "
+        "WHERE feed_url = ANY(CAST(:urls AS text[])) "
+        f"AND (holder = :daemon OR expires < {_NOW}) FOR UPDATE SKIP LOCKED) RETURNING feed_url",
+        {"daemon": daemon, "ttl": ttl, "now": to_db(utc_now()), "urls": list(urls)},
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def release(db: Connection, daemon: str, urls: Sequence[str] | None = None) -> None:
     """Give feeds back (all of the daemon's when ``urls`` is None), e.g. on a clean stop."""
     if urls is None:

@@ -219,3 +219,27 @@ def test_a_daemon_paused_past_its_lease_does_not_write_over_the_new_holder(tmp_p
 @pytest.fixture(autouse=True)
 def _needs_postgres(postgres_cluster: object) -> None:
     """Every test here needs PostgreSQL (skips, saying why, where it is not installed)."""
+
+
+def test_run_once_on_a_shared_store_leaves_the_feeds_a_daemon_holds(tmp_path, pg_url, capsys):
+    from aggregator.cli.main import main
+    from aggregator.store import leases
+    from aggregator.store.engine import location
+    from aggregator.store.sql import SqlStore
+
+    with LocalSite() as site:
+        urls = publish(site, feeds=2)
+        config = write_config(tmp_path / "feeds.yaml", urls)
+        with SqlStore(location(tmp_path / "daemon", pg_url)) as store, store.atomic() as db:
+            leases.heartbeat(db, "other", "elsewhere", 1, 3600.0)
+            assert leases.acquire(db, "other", urls[0], 3600.0)
+        storage = tmp_path / "once"
+        args = ["run", "--once", "--config", str(config), "--storage", str(storage)]
+        assert main([*args, "--database", pg_url]) == 0
+        assert "1 feeds left to the daemons polling them" in capsys.readouterr().out
+        assert site.count("/f0/") == 0  # the daemon's feed: not fetched
+        assert site.count("/f1/rss.xml") == 1
+    assert articles(pg_url) == ITEMS
+    held = dict(query(pg_url, "SELECT feed_url, holder FROM feed_leases WHERE expires > 0"))
+    assert held == {urls[0]: "other"}  # run --once gave its lease back, the daemon's stays
+    assert query(pg_url, "SELECT id FROM daemons") == [("other",)]
