@@ -58,6 +58,29 @@ class Amending:
         for copy in copies:
             self._story_of.put(copy, new_story_id, self._now)
 
+    def move(self, docs: Sequence[ClusterDoc], story_id: str, new_story_id: str) -> int:
+        """Another daemon's clusterer split ``story_id`` (split.py) and moved ``docs`` to
+        ``new_story_id``: the same in this memory (each article's vector under today's IDF,
+        its headline), and the two are never merged again. How many articles moved: those
+        this memory holds in the old story (the others are outside the window, or were
+        placed in the new story already)."""
+        old_id = self._resolve(story_id)
+        self._apart.add(old_id, new_story_id)
+        old = self.index.stories.get(old_id)
+        moving = [doc for doc in docs if old is not None and self.story_of(doc.id) == old_id]
+        if old is None or not moving:
+            return 0
+        old.forget_members()  # the split check judges whole stories only
+        new = self.index.stories.get(new_story_id)
+        for doc in moving:
+            article = self._weighed(doc)
+            correctionsmod.remove_vector(old, article.vector)
+            correctionsmod.remove_headline(old, doc.title.strip(), self.settings.headlines_kept)
+            when = doc.published or self._now
+            new = new or self.index.create(new_story_id, when)
+            self._join(new, doc, article, when)
+        return len(moving)
+
     def refresh(self, old: ClusterDoc, new: ClusterDoc) -> bool:
         """An article placed with its feed's text got its page later (a deferred page):
         its story's centroid now holds the page's words in place of the feed's. The

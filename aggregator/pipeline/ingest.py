@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator.cluster.clusterer import Clusterer
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 YIELD_EVERY = 0.02
 # a deferred page that failed this many polls in a row is given up: the feed's text stays
 MAX_PAGE_ATTEMPTS = 3
+# how far behind this machine's clock another daemon's may be (the time of its splits)
+SPLIT_CLOCK_SLACK = timedelta(minutes=10)
 
 
 class Ingest:
@@ -58,6 +60,9 @@ class Ingest:
         self.snapshot = snapshot  # where the window is saved between runs (snapshot.py)
         self._warm = False
         self._corrections_seen = 0  # the last correction the clusterer knows
+        # the clusterer's splits known (a shared store: other daemons' come from the store)
+        self._apart_known: set[tuple[str, str]] = set()
+        self._apart_seen: datetime | None = None  # the last look at them
 
     def warming(self) -> Iterator[None]:
         """Take the clusterer's recent stories back from the snapshot, else rebuild them from
@@ -76,7 +81,9 @@ class Ingest:
         # the operators' splits and the clusterer's own (cluster/split.py); the stories come
         # back under their ids of today: follow merges made since
         apart = [(c.story, c.other) for c in earlier if c.kind == "split"]
-        for story, other in apart + self.store.stories_apart():
+        self._apart_seen = datetime.now(UTC)
+        self._apart_known.update(self.store.stories_apart())
+        for story, other in apart + sorted(self._apart_known):
             self.clusterer.keep_apart(
                 self.store.resolve_story_id(story), self.store.resolve_story_id(other)
             )
@@ -129,6 +136,7 @@ class Ingest:
         | merge`, maybe while the daemon runs), in the clusterer's memory too."""
         if not self._warm:
             return  # the restore will read them
+        self._apply_splits()
         for correction in self.store.corrections(self._corrections_seen):
             self._corrections_seen = correction.id
             if correction.kind == "merge":
@@ -141,6 +149,26 @@ class Ingest:
                     self.clusterer.split(doc, correction.story, correction.other, copies)
                 else:
                     self.clusterer.keep_apart(correction.story, correction.other)
+
+    def _apply_splits(self) -> None:
+        """Stories that another daemon's clusterer split (split.py) since the last look, on a
+        shared store: the articles it moved move in this memory too, else this daemon would
+        go on placing the second event's articles in the first one's story. (A lone
+        daemon's splits are all its own.) Each look reads the pairs recorded since the last
+        one, less SPLIT_CLOCK_SLACK: the time is the splitting machine's clock."""
+        if not self.store.shared:
+            return
+        now = datetime.now(UTC)
+        since = None if self._apart_seen is None else self._apart_seen - SPLIT_CLOCK_SLACK
+        self._apart_seen = now
+        for story, other in self.store.stories_apart(since):
+            if (story, other) in self._apart_known:
+                continue
+            self._apart_known.add((story, other))
+            docs = [self.store.article_doc(a.key) for a in self.store.story_articles(other)]
+            moved = self.clusterer.move([d for d in docs if d is not None], story, other)
+            if moved:
+                log.info("story %s was split by another daemon: %d articles moved", story, moved)
 
     def storing(
         self, outcomes: Sequence[FeedOutcome], timer: StageTimer, counts: IngestCounts

@@ -162,10 +162,13 @@ def merge_into(db: Connection, absorbed: str, surviving: str, now: datetime) -> 
     )
 
 
-def stories_apart(db: Connection) -> list[tuple[str, str]]:
-    """The pairs of stories the clusterer's splits made, oldest first."""
+def stories_apart(db: Connection, since: datetime | None = None) -> list[tuple[str, str]]:
+    """The pairs of stories the clusterer's splits made (those recorded at or after
+    ``since``), oldest first."""
+    where, params = ("WHERE at >= ? ", (to_db(since),)) if since is not None else ("", ())
     rows = db.execute(
-        "SELECT story_id, other_story_id FROM stories_apart ORDER BY at, story_id"
+        f"SELECT story_id, other_story_id FROM stories_apart {where}ORDER BY at, story_id",
+        params,
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
 

@@ -280,9 +280,9 @@ class SqlStore(SqlBase, SqlAccounts):
         with self._errors():
             return corrections.corrections_since(self._db, after)
 
-    def stories_apart(self) -> list[tuple[str, str]]:
+    def stories_apart(self, since: datetime | None = None) -> list[tuple[str, str]]:
         with self._errors():
-            return corrections.stories_apart(self._db)
+            return corrections.stories_apart(self._db, since)
 
     def story_corrections(self, story_id: str) -> list[Correction]:
         story_id = self.resolve_story_id(story_id)

@@ -130,6 +130,33 @@ def test_a_window_rebuilt_from_the_store_keeps_a_split_apart(tmp_path, database)
         assert not clusterer._kept_apart("s1", "other")
 
 
+def test_a_daemon_learns_of_a_split_another_daemon_made(tmp_path, pg_url):
+    """Two daemons on one PostgreSQL store: B's memory holds a story that A's clusterer then
+    splits; B moves the articles too, at its next look, and keeps the two stories apart."""
+    from aggregator.cli.common import build_pipeline
+    from aggregator.config.model import Settings
+
+    with (
+        SqlStore(location(tmp_path / "a", pg_url)) as a,
+        SqlStore(location(tmp_path / "b", pg_url)) as b,
+    ):
+        for n, key in enumerate(("a1", "a2", "a3")):
+            a.add_article(article(key, minutes=n), placement("s1"), None)
+        daemon_b = build_pipeline(Settings(), b, fetching=False)
+        daemon_b.warm_up()
+        clusterer = daemon_b.tail.clusterer
+        assert [clusterer.story_of(k) for k in ("a1", "a2", "a3")] == ["s1"] * 3
+        split = Placement(
+            story_id="a2", score=0.5, new_story=False, moves=(("a2", "a2"), ("a3", "a2"))
+        )
+        a.add_article(article("a4", minutes=9), split, None)  # A's clusterer split s1
+        daemon_b.tail.apply_corrections()  # B's next look (before each batch it places)
+        assert [clusterer.story_of(k) for k in ("a1", "a2", "a3")] == ["s1", "a2", "a2"]
+        assert clusterer._kept_apart("s1", "a2")
+        daemon_b.tail.apply_corrections()  # a second look moves nothing again
+        assert [clusterer.story_of(k) for k in ("a1", "a2", "a3")] == ["s1", "a2", "a2"]
+
+
 def test_a_failed_write_leaves_nothing_behind(store):
     store.add_article(article("a1"), placement("s1"), None)
     with pytest.raises(StorageError), store.atomic():
