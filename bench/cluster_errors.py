@@ -2,6 +2,7 @@
 
     python bench/cluster_errors.py                 # one-day ECB+ seeds 1-3
     python bench/cluster_errors.py --seeds 1 --oracle 1 3 5 1000
+    python bench/cluster_errors.py --replay        # where replayed ECB+ loses recall
 
 For each stream (ECB+ as ``cluster_eval.py --one-day``: 16 outlets, times over one day):
 
@@ -15,7 +16,13 @@ For each stream (ECB+ as ``cluster_eval.py --one-day``: 16 outlets, times over o
   whole file) among the articles of its topic reports its own event: what single-link
   evidence could tell the twins apart once both have articles.
 
-Measurements for docs/clustering.md (Round 4); not a gate.
+``--replay``: ECB+ replayed with its own dates instead. The recall a perfect clusterer would
+reach if a story closed after W days without an article (an event's articles chained while
+each is at most W after the previous one), against the clusterer's own recall and the recall
+each event loses: what is lost between pieces further apart than the window, and what is
+lost inside it.
+
+Measurements for docs/clustering.md (Rounds 4 and 5); not a gate.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +40,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from aggregator.cluster.clusterer import Clusterer, ClusterSettings, _Candidate  # noqa: E402
 from aggregator.cluster.vectors import dot  # noqa: E402
 from aggregator.identity.near import NearDuplicates  # noqa: E402
-from aggregator.read.replay import read_records, replay_order, to_doc  # noqa: E402
+from aggregator.read.replay import arrivals, read_records, replay_order, to_doc  # noqa: E402
 from bench.cluster_eval import FILES, gold_labels, one_day_records  # noqa: E402
 from bench.scoring import Scores, bcubed  # noqa: E402
 
@@ -125,12 +133,51 @@ def nearest_neighbour_accuracy(records: list[dict[str, Any]]) -> float:
     return right / total if total else 1.0
 
 
+def window_bound(records: list[dict[str, Any]], days: float) -> Scores:
+    """BCubed of a perfect clusterer whose stories close after ``days`` without an article."""
+    gold = gold_labels(records)
+    predicted: dict[str, str] = {}
+    last: dict[str, tuple[str, Any]] = {}
+    for record, when in arrivals(records):
+        doc_id, label = str(record["id"]), gold[str(record["id"])]
+        story, previous = last.get(label, (doc_id, None))
+        if previous is None or when is None or when - previous > timedelta(days=days):
+            story = doc_id
+        last[label] = (story, when)
+        predicted[doc_id] = story
+    return bcubed(gold, predicted)
+
+
+def event_recall_losses(gold: dict[str, str], predicted: dict[str, str]) -> dict[str, float]:
+    """BCubed recall lost by the articles of each event (sums to 1 - recall)."""
+    size = Counter(gold.values())
+    loss: dict[str, float] = defaultdict(float)
+    for (g, _), n in Counter((gold[i], predicted[i]) for i in gold).items():
+        loss[g] += n * (1 - n / size[g]) / len(gold)
+    return dict(loss)
+
+
+def replay_report(records: list[dict[str, Any]]) -> None:
+    gold = gold_labels(records)
+    predicted = run(records)
+    print(f"replay ECB+: {bcubed(gold, predicted)}")
+    for days in (3, 7, 14, 36500):
+        print(f"  perfect, stories closed after {days} days quiet: {window_bound(records, days)}")
+    losses = event_recall_losses(gold, predicted)
+    shown = " ".join(f"{e}:{v:.3f}" for e, v in sorted(losses.items(), key=lambda x: -x[1]) if v)
+    print(f"  recall lost per event: {shown}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--oracle", type=int, nargs="*", default=[1, 3, 5, 1000])
+    parser.add_argument("--replay", action="store_true", help="replayed ECB+ recall instead")
     args = parser.parse_args(argv)
     records = read_records(FILES["ecb"])
+    if args.replay:
+        replay_report(records)
+        return 0
     print(
         f"nearest neighbour in its topic reports its event: {nearest_neighbour_accuracy(records):.3f}"
     )

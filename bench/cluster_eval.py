@@ -8,6 +8,7 @@
     python bench/cluster_eval.py --jitter 12            # times moved by up to +-12 h (robustness)
     python bench/cluster_eval.py --prefix 50 100 200    # also the first N articles of each file
     python bench/cluster_eval.py --demo                 # also the bundled demo (real pipeline)
+    python bench/cluster_eval.py --apart 2 4 6          # ECB+ twins N days apart (window check)
 
 Each file is replayed online, in ``replay_order``, through ``NearDuplicates`` and
 ``Clusterer`` exactly as the pipeline calls them, each article seen once. ``--prefix N``
@@ -225,6 +226,33 @@ def one_day_records(records: list[dict[str, Any]], seed: int) -> list[dict[str, 
     ]
 
 
+def apart_records(
+    records: list[dict[str, Any]], days: float, seed: int = 1
+) -> list[dict[str, Any]]:
+    """ECB+ with the two events of each topic ``days`` apart: a sparse stream where the next
+    event of a kind (another quake, another arrest) comes while the first one's story is open.
+
+    Topics follow one another three weeks apart; each event's articles are spread over one
+    day (file order kept within it). In the corpus the twins are years apart, so no window
+    lets them meet: this is what a longer window risks.
+    """
+    rng = random.Random(seed)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    topics = sorted({str(r["cluster_id"]).split("_")[0] for r in records}, key=_topic_order)
+    block = {t: start + timedelta(days=21 * k) for k, t in enumerate(topics)}
+    out = []
+    for r in records:
+        label = str(r["cluster_id"])
+        later = days if label.endswith("plus") else 0.0
+        offset = timedelta(days=later, hours=rng.uniform(0, 24))
+        out.append({**r, "published": (block[label.split("_")[0]] + offset).isoformat()})
+    return out
+
+
+def _topic_order(topic: str) -> tuple[int, str]:
+    return (int(topic), topic) if topic.isdigit() else (1 << 30, topic)
+
+
 def prefix(records: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     """The first ``n`` records in replay order: the stream as it looked when it was young."""
     return replay_order(records)[:n]
@@ -298,6 +326,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SEED",
         help="also ECB+ as a one-day stream of 16 outlets, in-process (seeded)",
     )
+    parser.add_argument(
+        "--apart",
+        type=float,
+        nargs="+",
+        metavar="DAYS",
+        help="also ECB+ with each topic's two events DAYS apart (sparse stream)",
+    )
     parser.add_argument("--model", type=Path, help="pair model file instead of the bundled one")
     parser.add_argument("--join-probability", type=float, help="override the model's")
     parser.add_argument("--min-f1-demo", type=float, default=None)
@@ -324,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.one_day or ():
         records.update(
             {f"ecb^{seed}": one_day_records(records["ecb"], seed)} if "ecb" in records else {}
+        )
+    for days in args.apart or ():
+        records.update(
+            {f"ecb>{days:g}d": apart_records(records["ecb"], days)} if "ecb" in records else {}
         )
     failed = False
     if args.demo:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # so a module named bench.py in this folder would otherwise shadow the ``bench`` package.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from aggregator.cluster.clusterer import Clusterer  # noqa: E402
+from aggregator.cluster.clusterer import Clusterer, ClusterSettings  # noqa: E402
 from aggregator.identity.near import NearDuplicates  # noqa: E402
 from aggregator.read.replay import read_records, replay_order, to_doc  # noqa: E402
 from aggregator.types import ClusterDoc  # noqa: E402
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(measure(args.one, args.rate)))
         return 0
-    print(f"rate {args.rate:.0f} articles/day, window 3 days")
+    print(f"rate {args.rate:.0f} articles/day, window {ClusterSettings().window.days} days")
     print(
         f"{'articles':>9} {'cluster med':>11} {'p99':>7} {'dedupe med':>10} {'p99':>7}"
         f" {'live stories':>12} {'peak RSS +MB':>12}"

@@ -16,7 +16,7 @@ Extraction is off for every feed (``extract: false``): the captured entries link
 real sites, which a test must not fetch, so each article is what its feed carries (full
 content or a summary), as in a reader with page fetching turned off. Each feed is named by
 its ``publisher`` in the manifest (as an OPML import would name it), or by its file name.
-The clustering window is the default (3 days by publication time), so only posts a few days
+The clustering window is the default (7 days by publication time), so only posts a few days
 apart can meet. Not every one-feed story is wrong (an outlet's follow-ups on one event are
 one story), but on these captures, a few news feeds among blogs, podcasts and listings of
 different dates, nearly all are.
@@ -56,7 +56,7 @@ def run(corpus: Path, keep: Path | None) -> list[dict[str, Any]]:
     work = keep or Path(tempfile.mkdtemp(prefix="feed-stories-"))
     work.mkdir(parents=True, exist_ok=True)
     names = dict(sorted(feed_names(corpus).items()))
-    settings = ["  concurrency: 32", "  per_host: 32"]  # the default window: 3 days
+    settings = ["  concurrency: 32", "  per_host: 32"]  # the default window: 7 days
     return ingest_captures(corpus, names, work, settings)[1]
 
 

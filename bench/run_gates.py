@@ -55,13 +55,14 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
             ],
         ),
         (
-            # dated replay; the goal is ECB+ F1 0.93 at precision 0.95 (issue 13: 0.924 at
-            # 0.993 with the pair model, join probability 0.5); pair F1 printed beside BCubed
+            # dated replay; the goal is ECB+ F1 0.93 at precision 0.95 (issue 13: reached in
+            # round 5, 0.933 at 0.993: stories open for a week, a quiet one takes only a
+            # confident match); pair F1 printed beside BCubed
             "cluster: BCubed F1 online on ECB+ and UCI, dated replay, and the demo",
             [
                 "bench/cluster_eval.py",
                 "--min-f1-ecb",
-                "0.92",
+                "0.93",
                 "--min-precision-ecb",
                 "0.97",
                 "--min-f1-uci",
@@ -77,14 +78,15 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
             # 60% of ECB+ records have no date; served as feeds they get the time of the
             # record before them (pubDate), events years apart side by side, which the pair
             # model's time-gap measure reads as closeness: 0.888 at P 0.875 (round 1, without
-            # the model: 0.924). Real feeds date their entries; `aggregator replay` keeps an
-            # undated record undated (the cluster gate above: 0.924 at P 0.993)
+            # the model: 0.924); 0.914 at P 0.932 since round 5 (a story quiet for a day takes
+            # only a confident match). Real feeds date their entries; `aggregator replay` keeps
+            # an undated record undated (the cluster gate above: 0.933 at P 0.993)
             "pipeline: ECB+ served as outlets' feeds and pages, whole pipeline",
             [
                 "bench/pipeline_eval.py",
                 str(corpus / "clusters" / "ecbplus.jsonl"),
                 "--min-f1",
-                "0.875",
+                "0.9",
             ],
         ),
         (

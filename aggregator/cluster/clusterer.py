@@ -14,9 +14,11 @@
 Recency counts the articles the stream has seen since the story's last one: a story's pull
 halves for every ``half_life_articles`` articles that went elsewhere. A story still being
 written about stays in reach however long it runs; one that went quiet stops pulling in
-weak matches, so a later event of the same kind starts its own story. Stories with no
-article for ``window`` are forgotten, so memory and the cost of one placement depend on the
-news of the window, not on history. docs/clustering.md says how the knobs were calibrated.
+weak matches, so a later event of the same kind starts its own story. On a sparse stream
+(a few articles a day) that count moves slowly, so the wall clock counts too: a story quiet
+for more than ``quiet_after`` takes an article only on a confident pair model. Stories with
+no article for ``window`` are forgotten, so memory and the cost of one placement depend on
+the news of the window, not on history. docs/clustering.md says how the knobs were calibrated.
 """
 
 from __future__ import annotations
@@ -262,6 +264,8 @@ class Clusterer(Amending):
             probability = model.probability(features)
             if story.traits.only_from(article.source) and score < s.own_feed_threshold:
                 why = "own feed"
+            elif self._quiet(story, article.when) and probability < s.quiet_probability:
+                why = "quiet story"
             elif article.names and s.min_content and features["content"] < s.min_content:
                 why = "names in common only"
             elif (
@@ -312,6 +316,13 @@ class Clusterer(Amending):
         span = max(s.long_terms - s.short_terms, 1)
         share = min(max((len(vector) - s.short_terms) / span, 0.0), 1.0)
         return short + share * (long - short)
+
+    def _quiet(self, story: Story, when: datetime | None) -> bool:
+        """The story had no article for ``quiet_after`` before this one (both dated)."""
+        after = self.settings.quiet_after
+        if after is None or when is None or story.last_time is None:
+            return False
+        return when - story.last_time > after
 
     def _recency(self, story: Story) -> float:
         s = self.settings

@@ -10,8 +10,16 @@ from aggregator.cluster.model import PairModel
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    # stories with no article for this long are closed and forgotten
-    window: timedelta = timedelta(days=3)
+    # stories with no article for this long are closed and forgotten: a week, so that a
+    # sparse stream's follow-ups (a verdict days after a trial opened, a result days after the
+    # vote) still find their story; on a busy stream the recency below has long taken a quiet
+    # story out of reach by then
+    window: timedelta = timedelta(days=7)
+    # ... and a story with no article for ``quiet_after`` takes one (or is merged) only when the
+    # pair model is ``quiet_probability`` sure: the longer a story has been quiet, the likelier
+    # a close match is the next event of its kind (another quake, another arrest)
+    quiet_after: timedelta | None = timedelta(days=1)
+    quiet_probability: float = 0.95
     # minimum recency-damped cosine between an article and a story centroid to join it, for
     # an article with a body (``long_terms`` terms or more) ...
     threshold: float = 0.3

@@ -104,7 +104,7 @@ class Settings:
     max_page_bytes: int = 5_000_000
     user_agent: str | None = None  # None: the project's default (aggregator.USER_AGENT)
     allow_private: tuple[str, ...] = ()  # hosts / CIDRs exempt from the private-address guard
-    window: timedelta = timedelta(days=3)  # clustering time window
+    window: timedelta = timedelta(days=7)  # clustering time window
     retention: timedelta | None = None  # None keeps everything
     http: HttpSettings = field(default_factory=HttpSettings)
     log_format: str = "text"  # "text" | "json"

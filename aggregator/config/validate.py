@@ -310,7 +310,7 @@ class RawSettings(_Model):
     allow_private: Annotated[
         list[Annotated[str, BeforeValidator(_host_or_cidr)]], BeforeValidator(_none_to_empty_list)
     ] = []
-    window: Duration = timedelta(days=3)
+    window: Duration = timedelta(days=7)
     retention: OptionalDuration = None
     http: Annotated[_RawHttp, BeforeValidator(_none_to_empty_map)] = _RawHttp()
     log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = "text"

@@ -65,7 +65,7 @@ class _Entry:
 
 
 class NearDuplicates:
-    def __init__(self, *, window: timedelta = timedelta(days=3), threshold: float = 0.5):
+    def __init__(self, *, window: timedelta = timedelta(days=7), threshold: float = 0.5):
         self.window = window
         self.threshold = threshold
         self._entries: dict[str, _Entry] = {}

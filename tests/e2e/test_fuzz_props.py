@@ -244,7 +244,7 @@ _docs = st.lists(
     st.tuples(
         st.integers(0, len(_topics) - 1),
         st.lists(st.integers(0, len(_topics) - 1), max_size=2),  # words borrowed from others
-        st.integers(0, 96),  # hours after the start: some fall out of a 3-day window
+        st.integers(0, 200),  # hours after the start: some fall out of a 7-day window
         st.integers(0, 4),  # outlet
     ),
     min_size=1,
