@@ -67,7 +67,8 @@ def groups_to_split(
     ``neighbours`` most similar is read first; when it holds one component, the graph of
     each article's single most similar, whose groups must be further apart
     (``strict_across``): one cross link is enough to join two events in the first graph.
-    A single group found is then re-checked member by member (``_settle``).
+    A single group found is then re-checked member by member (``_settle``), and the two
+    groups that result must still pass the headline-name condition, else nothing is split.
     """
     n = len(members)
     if n < 2 * min_group or sum(len(m.vector) for m in members) < min_terms * n:
@@ -88,8 +89,14 @@ def groups_to_split(
     ]
     for k, across in ((neighbours, most_across), (1, strict_across)):
         out = _groups(members, _components(_graph(nearest, k)), cos, min_group, across)
+        if len(out) == 1:
+            # the groups that part must still each have their own headline name
+            leaving = _settle(out[0], n, cos)
+            staying = [i for i in range(n) if i not in set(leaving)]
+            ok = _leads(members, leaving, staying) and _leads(members, staying, leaving)
+            return [leaving] if ok else []
         if out:
-            return [_settle(out[0], n, cos)] if len(out) == 1 else out
+            return out
     return []
 
 
