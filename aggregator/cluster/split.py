@@ -14,10 +14,12 @@ each join looks at them as a graph, each article linked to its ``neighbours`` mo
       (another player, another actor; one event told from two angles shares its protagonist)
 
 then the group without the story's first article leaves it as a story of its own. When that
-graph is one piece (a single cross link is enough), the graph of each article's single most
-similar is read the same way, with the groups further apart (``strict_across``). A group
-found is re-checked member by member: each article goes to the side it is closer to on
-average (an article linked across by its one nearest neighbour comes back). Only articles
+graph finds nothing (a single cross link makes it one piece), each article is linked to its
+single most similar only, the pieces are joined by average linkage into two groups, and those
+are judged the same way, further apart (``strict_across``). A group found is re-checked
+member by member: each article goes to the side it is closer to on average (an article
+linked across by its one nearest neighbour comes back), and the headline names must still
+tell the two sides apart. Only articles
 with a body are judged (``min_terms`` on average): headlines alone are too short for a
 neighbour to mean much. docs/clustering.md (Rounds 4 and 5) has the figures.
 """
@@ -58,17 +60,18 @@ def groups_to_split(
     neighbours: int = 2,
     min_group: int = 3,
     most_across: float = 0.8,
-    strict_across: float = 0.6,
+    strict_across: float = 0.7,
     min_terms: int = 30,
 ) -> list[list[int]]:
     """Indices of the members to move out, one list per new story (usually none).
 
     ``cosines[i][j]`` (j < i): cosine of member i with member j. The graph of each article's
-    ``neighbours`` most similar is read first; when it holds one component, the graph of
-    each article's single most similar, whose groups must be further apart
-    (``strict_across``): one cross link is enough to join two events in the first graph.
-    A single group found is then re-checked member by member (``_settle``), and the two
-    groups that result must still pass the headline-name condition, else nothing is split.
+    ``neighbours`` most similar is read first. One cross link is enough to make it one
+    piece, so when it finds nothing, the graph of each article's single most similar is
+    read, its pieces joined by average linkage into two groups (``_two_groups``), which
+    must then be further apart (``strict_across``). A single group found is re-checked
+    member by member (``_settle``), and the two groups that result must still pass the
+    headline-name condition, else nothing is split.
     """
     n = len(members)
     if n < 2 * min_group or sum(len(m.vector) for m in members) < min_terms * n:
@@ -87,17 +90,39 @@ def groups_to_split(
         heapq.nlargest(neighbours, (j for j in range(n) if j != i), key=rows[i].__getitem__)
         for i in range(n)
     ]
-    for k, across in ((neighbours, most_across), (1, strict_across)):
-        out = _groups(members, _components(_graph(nearest, k)), cos, min_group, across)
-        if len(out) == 1:
-            # the groups that part must still each have their own headline name
-            leaving = _settle(out[0], n, cos)
-            staying = [i for i in range(n) if i not in set(leaving)]
-            ok = _leads(members, leaving, staying) and _leads(members, staying, leaving)
-            return [leaving] if ok else []
-        if out:
-            return out
-    return []
+    out = _groups(members, _components(_graph(nearest, neighbours)), cos, min_group, most_across)
+    if not out:
+        pieces = _components(_graph(nearest, 1))
+        if len(pieces) > 1:
+            out = _groups(members, _two_groups(pieces, rows), cos, min_group, strict_across)
+    if len(out) != 1:
+        return out
+    # the groups that part must still each have their own headline name
+    leaving = _settle(out[0], n, cos)
+    staying = [i for i in range(n) if i not in set(leaving)]
+    ok = _leads(members, leaving, staying) and _leads(members, staying, leaving)
+    return [leaving] if ok else []
+
+
+def _two_groups(pieces: list[list[int]], rows: list[list[float]]) -> list[list[int]]:
+    """The pieces joined, the two closest on mean cosine first, until two groups are left."""
+    groups = [list(p) for p in pieces]
+    # sums[a][b]: total cosine between the members of groups a and b
+    sums = [[sum(rows[i][j] for i in a for j in b) for b in groups] for a in groups]
+    while len(groups) > 2:
+        _, a, b = max(
+            (sums[a][b] / (len(groups[a]) * len(groups[b])), a, b)
+            for a in range(len(groups))
+            for b in range(a + 1, len(groups))
+        )
+        groups[a] = sorted(groups[a] + groups[b])
+        for c in range(len(groups)):
+            sums[a][c] += sums[b][c]
+            sums[c][a] = sums[a][c]
+        del groups[b], sums[b]
+        for row in sums:
+            del row[b]
+    return groups
 
 
 def _graph(nearest: list[list[int]], k: int) -> list[set[int]]:
