@@ -91,8 +91,9 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
         ),
         (
             # one busy day: the goal is F1 0.90 at precision 0.93 (issue 13, not reached:
-            # 0.889 at 0.910 with the split stage, from 0.866 at 0.843); the gate holds
-            # today's level, less noise
+            # 0.885 at 0.924 with the split stage's second reading (round 5), 0.889 at 0.910
+            # before, 0.866 at 0.843 without a split stage); the gate holds today's level,
+            # less noise
             "pipeline: ECB+ as 16 outlets over ONE day (every event live at once)",
             [
                 "bench/pipeline_eval.py",
@@ -101,7 +102,7 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
                 "--min-f1",
                 "0.87",
                 "--min-precision",
-                "0.89",
+                "0.91",
             ],
         ),
         (

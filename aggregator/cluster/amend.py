@@ -130,7 +130,7 @@ class Amending:
         if not s.split_stories or len(story.members) < 2:
             return ()
         groups = splitmod.groups_to_split(
-            story.members, story.member_cosines, min_terms=s.long_terms
+            story.members, story.member_cosines, min_terms=s.split_min_terms
         )
         moves: list[tuple[str, str]] = []
         for group in groups:

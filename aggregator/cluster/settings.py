@@ -72,4 +72,8 @@ class ClusterSettings:
     # kept and judged after each join; a bigger story is not judged any more
     split_stories: bool = True
     split_max: int = 24
+    # ... only while its articles hold this many terms on average: headlines alone (UCI:
+    # about 10) are too short for a nearest neighbour to mean much; 40 (a body throughout)
+    # left mixed stories with a few short articles unjudged
+    split_min_terms: int = 30
     candidate_floor: float = 0.02

@@ -115,7 +115,7 @@ class Pipeline:
         clusterer: Clusterer,
         near_duplicates: NearDuplicates,
         *,
-        window: timedelta = timedelta(days=3),
+        window: timedelta = timedelta(days=7),
         min_interval: timedelta = timedelta(minutes=5),
         max_interval: timedelta = timedelta(days=1),
         clock: Clock = utcnow,

@@ -31,7 +31,7 @@ from aggregator.store.search import SearchQuery
 from aggregator.store.sql import SqlStore
 from aggregator.types import Correction, StoredArticle, StoryRecord
 
-DEFAULT_SINCE = "3d"  # the clustering window: stories still growing
+DEFAULT_SINCE = "3d"  # recent stories first (the clustering window, 7 days, keeps them open)
 PERIODS: tuple[tuple[str, str], ...] = (
     ("24h", "Last 24 hours"),
     ("3d", "Last 3 days"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from aggregator.cluster.clusterer import Clusterer, ClusterSettings
-from aggregator.cluster.split import Member, groups_to_split, similarities
+from aggregator.cluster.split import Member, _settle, groups_to_split, similarities
 from aggregator.types import ClusterDoc
 
 T0 = datetime(2024, 3, 12, 8, tzinfo=UTC)
@@ -107,3 +107,49 @@ def test_groups_need_their_own_headline_names_and_enough_articles() -> None:
     assert groups(a + same, min_terms=1) == []
     assert groups(a + b[:2], min_terms=1) == []  # a group of two is not an event yet
     assert groups(a + b, min_terms=40) == []  # headlines alone are not judged
+
+
+def unit(words: list[str]) -> dict[str, float]:
+    return {w: 1 / len(words) ** 0.5 for w in words}
+
+
+def bridged(b_names: frozenset[str]) -> list[Member]:
+    """Two events of four articles; the last article of the second shares three words of
+    the first, so each article's two nearest make the whole story one piece."""
+    crash, vote = ["crash", "ferry", "harbour"], ["vote", "ballot", "senate"]
+    a = [
+        member(i, unit(crash + [f"a{i}-{k}" for k in range(5)]), frozenset({"jackson"}))
+        for i in range(4)
+    ]
+    b = [member(4 + i, unit(vote + [f"b{i}-{k}" for k in range(5)]), b_names) for i in range(3)]
+    bridge = unit(vote[:2] + crash + ["b2-0", "b2-1", "b2-2"])  # closest to b2, then to a's
+    return a + b + [member(7, bridge, b_names)]
+
+
+def test_one_cross_link_does_not_hide_a_second_event() -> None:
+    # the two-nearest graph is one piece; each article's single nearest splits it, and
+    # the pieces joined by average linkage are the two events
+    members = bridged(frozenset({"williams"}))
+    assert groups(members, min_terms=1) == [[4, 5, 6, 7]]
+    # ... when the two groups are far enough apart
+    cosines = [similarities(members[:i], m) for i, m in enumerate(members)]
+    assert groups_to_split(members, cosines, min_terms=1, strict_across=0.1) == []
+
+
+def test_the_second_reading_keeps_a_shared_protagonist_whole() -> None:
+    assert groups(bridged(frozenset({"jackson"})), min_terms=1) == []
+
+
+def test_a_member_left_on_the_wrong_side_is_moved() -> None:
+    rows = [
+        [0.0, 0.6, 0.6, 0.5, 0.1, 0.1],
+        [0.6, 0.0, 0.6, 0.1, 0.1, 0.1],
+        [0.6, 0.6, 0.0, 0.1, 0.1, 0.1],
+        [0.5, 0.1, 0.1, 0.0, 0.1, 0.1],
+        [0.1, 0.1, 0.1, 0.1, 0.0, 0.7],
+        [0.1, 0.1, 0.1, 0.1, 0.7, 0.0],
+    ]
+    # 3 came with the leaving group, but is closer on average to the staying one
+    assert _settle([3, 4, 5], 6, lambda i, j: rows[i][j]) == [4, 5]
+    # ... and 2 would come back the other way
+    assert _settle([2, 4, 5], 6, lambda i, j: rows[i][j]) == [4, 5]
