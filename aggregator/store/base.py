@@ -184,9 +184,13 @@ class SqlBase(WebReads):
             yield []
             return
         if self._placement_held:
-            # an earlier placement in this transaction took the lock and read the others
-            with self.atomic():
-                yield []
+            # an earlier placement in this transaction took the lock and read the others. No
+            # savepoint either: an error aborts the enclosing transaction, which its caller
+            # (the pipeline's batch) rolls back whole, so a savepoint per article would undo
+            # nothing more; it would cost a command per article and a subtransaction, and
+            # PostgreSQL's cache of those holds 64 per session (past it, every other
+            # session's visibility checks read pg_subtrans)
+            yield []
             return
         others = (
             "SELECT id, key, title, text, sort_time, source, story_id FROM articles "
