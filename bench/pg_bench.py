@@ -180,14 +180,14 @@ def replay_rows(cluster: PostgresCluster, corpus: Path) -> list[list[str]]:
         for _ in range(REPLAY_PAIRS)
     ]
     rows = []
-    for what, i in (("wall", 0), ("CPU", 1)):
+    for what, i in (("wall", 0), ("CPU (this process)", 1)):
         s = sum(p[0][i] for p in pairs) / len(pairs)
         g = sum(p[1][i] for p in pairs) / len(pairs)
         each = sorted(p[1][i] / p[0][i] for p in pairs)
         rows.append(
             [
-                f"replay of {corpus.name}, {what} ms/article (this process for CPU; mean of "
-                f"{len(pairs)} pairs, pairs' ratios {each[0]:.2f}-{each[-1]:.2f}x)",
+                f"replay of {corpus.name}, {what} ms/article (mean of {len(pairs)} pairs; "
+                f"the pairs' ratios {each[0]:.2f}-{each[-1]:.2f}x)",
                 f"{s:.2f}",
                 f"{g:.2f}",
                 f"{g / s:.2f}x",
