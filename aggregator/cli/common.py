@@ -106,6 +106,7 @@ def build_pipeline(
     """The pipeline's parts; ``extracting=False`` when no feed has its pages extracted (the
     workers then skip trafilatura's import: they only parse feeds)."""
     from aggregator.cluster.clusterer import Clusterer, ClusterSettings
+    from aggregator.identity.near import WINDOW as NEAR_WINDOW
     from aggregator.identity.near import NearDuplicates
     from aggregator.pipeline import Pipeline
     from aggregator.pipeline.heap import tune_collector
@@ -127,7 +128,7 @@ def build_pipeline(
         fetcher,
         extractor,
         Clusterer(ClusterSettings(window=window)),
-        NearDuplicates(window=window),
+        NearDuplicates(window=min(window, NEAR_WINDOW)),
         window=window,
         min_interval=settings.min_interval,
         max_interval=settings.max_interval,

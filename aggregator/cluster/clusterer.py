@@ -23,6 +23,7 @@ the news of the window, not on history. docs/clustering.md says how the knobs we
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -37,6 +38,9 @@ from aggregator.cluster.split import Member
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
 from aggregator.cluster.vectors import DocumentFrequencies, Vector, weigh
 from aggregator.types import ClusterDoc, Placement
+
+# how often (in articles) the stories out of reach are looked for (``_drop_out_of_reach``)
+SWEEP_TICKS = 100
 
 
 class Features(NamedTuple):
@@ -205,7 +209,28 @@ class Clusterer(Amending):
             self.index.expire(cutoff)
             self._story_of.expire(cutoff)
             self._alias.expire(cutoff)
+        if self._tick % SWEEP_TICKS == 0:
+            self._drop_out_of_reach()
         return published if published is not None else self._now
+
+    def _drop_out_of_reach(self) -> None:
+        """Drop the stories quiet for ``out_of_reach_after`` that no article can reach any
+        more: their recency is under ``candidate_floor``, so no candidate list keeps them,
+        and it only decays. (A wire copy of one of their articles then starts a story of its
+        own, as it did when the window was 3 days.)"""
+        s = self.settings
+        if s.out_of_reach_after is None or self._now is None or s.half_life_articles <= 0:
+            return
+        quiet_since = self._now - s.out_of_reach_after
+        ticks = s.half_life_articles * math.log2(1 / s.candidate_floor)
+        for story in [
+            story
+            for story in self.index.stories.values()
+            if self._tick - story.last_tick > ticks
+            and story.last_time is not None
+            and story.last_time < quiet_since
+        ]:
+            self.index.remove(story)
 
     def _vectorise(self, doc: ClusterDoc, features: Features | None = None) -> _Article:
         s = self.settings

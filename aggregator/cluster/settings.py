@@ -20,6 +20,11 @@ class ClusterSettings:
     # a close match is the next event of its kind (another quake, another arrest)
     quiet_after: timedelta | None = timedelta(days=1)
     quiet_probability: float = 0.95
+    # ... and a story with no article for ``out_of_reach_after`` is dropped before the window
+    # ends once no article can reach it any more (its recency under ``candidate_floor``): on
+    # a busy stream that is most stories quiet for 3 days, which the week would otherwise
+    # keep in memory, in the snapshot and in a rebuild (None: only the window drops stories)
+    out_of_reach_after: timedelta | None = timedelta(days=3)
     # minimum recency-damped cosine between an article and a story centroid to join it, for
     # an article with a body (``long_terms`` terms or more) ...
     threshold: float = 0.3

@@ -64,8 +64,13 @@ class _Entry:
     shingles: array[int]
 
 
+# a wire copy follows its original within hours; three days also cover a late re-run (the
+# stories' week-long window would double the memory and the snapshot for nothing)
+WINDOW = timedelta(days=3)
+
+
 class NearDuplicates:
-    def __init__(self, *, window: timedelta = timedelta(days=7), threshold: float = 0.5):
+    def __init__(self, *, window: timedelta = WINDOW, threshold: float = 0.5):
         self.window = window
         self.threshold = threshold
         self._entries: dict[str, _Entry] = {}

@@ -109,3 +109,37 @@ def quiet_score() -> float:
     clusterer = Clusterer(ClusterSettings(pair_model=UNSURE, quiet_after=None))
     clusterer.add(TRIAL)
     return clusterer.add(verdict(2 * 24)).score
+
+
+def _filler(n: int, when: datetime) -> ClusterDoc:
+    """An article on nothing the trial story shares (its own made-up words)."""
+    words = " ".join(f"zorvex{n}q{k}" for k in range(12))
+    return ClusterDoc(f"f{n}", f"Qarlin{n} festival report", words, when, "Other Desk")
+
+
+def test_a_story_out_of_reach_is_dropped_before_the_week_ends_on_a_busy_stream():
+    settings = ClusterSettings(half_life_articles=10)  # out of reach after ~57 articles
+    busy, sparse = Clusterer(settings), Clusterer(settings)
+    for clusterer in (busy, sparse):
+        clusterer.add(TRIAL)
+    later = T0 + timedelta(days=4)
+    for n in range(200):  # quiet for 4 days, and 200 articles went elsewhere
+        busy.add(_filler(n, later))
+    for n in range(20):  # quiet for 4 days, but only 20 went elsewhere: still in reach
+        sparse.add(_filler(n, later))
+    assert busy.story_of("t1") is not None  # (the article's record stays for the window)
+    assert "t1" not in busy.index.stories
+    assert "t1" in sparse.index.stories
+    kept = Clusterer(dataclasses.replace(settings, out_of_reach_after=None))
+    kept.add(TRIAL)
+    for n in range(200):
+        kept.add(_filler(n, later))
+    assert "t1" in kept.index.stories  # only the week drops it
+
+
+def test_a_story_out_of_reach_but_quiet_less_than_three_days_stays():
+    clusterer = Clusterer(ClusterSettings(half_life_articles=10))
+    clusterer.add(TRIAL)
+    for n in range(200):
+        clusterer.add(_filler(n, T0 + timedelta(days=2)))
+    assert "t1" in clusterer.index.stories
