@@ -53,10 +53,14 @@ def engines(pg: PostgresCluster | str, sizes: PgSizes, corpus: Path | None) -> s
     rows = pg_bench.measure(pg, sizes.articles, sizes.leases, corpus)
     return (
         f"bench/pg_bench.py's measures. Store path: lookup + add_article + add_listing per "
-        f"article inside `placing()` ({sizes.articles:,} generated articles); replay: a corpus "
-        "file through dedupe, clustering and storage (`aggregator replay`'s path, end to end "
-        "in one process). Best of two runs each; the throw-away server runs with fsync off, "
-        "on this machine (loopback round trips). Lease check: `FeedLeases.acquire` in its own "
+        f"article, each its own transaction inside `placing()` ({sizes.articles:,} generated "
+        "articles; the worst case, a daemon turn that stores one article), best of two. "
+        "Replay: a corpus file through dedupe, clustering and storage (`aggregator replay`'s "
+        "path, end to end in one process, committed in runs of 0.25 s), "
+        f"{pg_bench.REPLAY_PAIRS} pairs one after the other, averaged. Both clocks stop once "
+        "PostgreSQL's search index, filled beside the writes, has caught up. The throw-away "
+        "server runs with fsync off, on this machine (loopback round trips). Lease check: "
+        "`FeedLeases.acquire` in its own "
         "transaction, as a daemon makes before each poll of a feed it holds. Statements are "
         "counted: each is one round trip (several sent at once count once).\n\n"
         + _table(["measure", "SQLite", "PostgreSQL", "ratio"], rows)
