@@ -23,13 +23,13 @@ the news of the window, not on history. docs/clustering.md says how the knobs we
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from aggregator.cluster import corrections as correctionsmod
 from aggregator.cluster import evidence as evidencemod
+from aggregator.cluster import reach
 from aggregator.cluster import text as textmod
 from aggregator.cluster.amend import Amending
 from aggregator.cluster.model import PairModel, bundled
@@ -38,9 +38,6 @@ from aggregator.cluster.split import Member
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
 from aggregator.cluster.vectors import DocumentFrequencies, Vector, weigh
 from aggregator.types import ClusterDoc, Placement
-
-# how often (in articles) the stories out of reach are looked for (``_drop_out_of_reach``)
-SWEEP_TICKS = 100
 
 
 class Features(NamedTuple):
@@ -106,7 +103,7 @@ class Clusterer(Amending):
         evidence = {}
         if not new_story:
             judged = (chosen.probability, chosen.features) if chosen is not None else None
-            recency = self._recency(story)
+            recency = reach.recency(self.settings, story, self._tick, self._now)
             evidence = evidencemod.explain(doc, article.vector, story, recency, when, judged)
         if self._vetoed:
             evidence["vetoed"] = self._vetoed
@@ -209,28 +206,12 @@ class Clusterer(Amending):
             self.index.expire(cutoff)
             self._story_of.expire(cutoff)
             self._alias.expire(cutoff)
-        if self._tick % SWEEP_TICKS == 0:
-            self._drop_out_of_reach()
+        if self._tick % reach.SWEEP_TICKS == 0:
+            for story in reach.out_of_reach(
+                self.settings, self.index.stories.values(), self._tick, self._now
+            ):
+                self.index.remove(story)
         return published if published is not None else self._now
-
-    def _drop_out_of_reach(self) -> None:
-        """Drop the stories quiet for ``out_of_reach_after`` that no article can reach any
-        more: their recency is under ``candidate_floor``, so no candidate list keeps them,
-        and it only decays. (A wire copy of one of their articles then starts a story of its
-        own, as it did when the window was 3 days.)"""
-        s = self.settings
-        if s.out_of_reach_after is None or self._now is None or s.half_life_articles <= 0:
-            return
-        quiet_since = self._now - s.out_of_reach_after
-        ticks = s.half_life_articles * math.log2(1 / s.candidate_floor)
-        for story in [
-            story
-            for story in self.index.stories.values()
-            if self._tick - story.last_tick > ticks
-            and story.last_time is not None
-            and story.last_time < quiet_since
-        ]:
-            self.index.remove(story)
 
     def _vectorise(self, doc: ClusterDoc, features: Features | None = None) -> _Article:
         s = self.settings
@@ -261,14 +242,14 @@ class Clusterer(Amending):
         ranked = []
         for story_id in best:
             story = self.index.stories[story_id]
-            score = story.similarity(vector) * self._recency(story)
+            score = story.similarity(vector) * reach.recency(s, story, self._tick, self._now)
             if score >= s.candidate_floor:
                 ranked.append((score, story))
         # ties go to the older story, not to whichever the index met first
         ranked.sort(key=lambda x: (-x[0], x[1].seq))
         ranked = ranked[: s.model_candidates]
         model = self._model()
-        share = self._by_length(vector, 0.0, 1.0)
+        share = reach.by_length(s, vector, 0.0, 1.0)
         vetoed = self._vetoed = []
         scored = []
         for rank, (score, story) in enumerate(ranked):
@@ -289,7 +270,7 @@ class Clusterer(Amending):
             probability = model.probability(features)
             if story.traits.only_from(article.source) and score < s.own_feed_threshold:
                 why = "own feed"
-            elif self._quiet(story, article.when) and probability < s.quiet_probability:
+            elif reach.quiet(s, story, article.when) and probability < s.quiet_probability:
                 why = "quiet story"
             elif article.names and s.min_content and features["content"] < s.min_content:
                 why = "names in common only"
@@ -298,7 +279,7 @@ class Clusterer(Amending):
                 and features["missing_names"] >= s.missing_names_veto
             ):
                 why = "names of another event"
-            elif probability < model.join_probability and score >= self._threshold(vector):
+            elif probability < model.join_probability and score >= reach.threshold(s, vector):
                 why = f"model: p={probability:.3f}"
             else:
                 why = ""
@@ -324,40 +305,6 @@ class Clusterer(Amending):
         if scored and scored[0].probability >= self._model().join_probability:
             return scored[0].story, scored[0].score, scored[0]
         return None, 1.0, None
-
-    def _threshold(self, vector: Vector) -> float:
-        """The score a story needs to take this article.
-
-        Two long texts about different events share many ordinary words by chance (places,
-        institutions, "inflation"), two headlines hardly ever do; a match between headlines
-        is also lower, their centroid being spread over many phrasings of one event.
-        """
-        s = self.settings
-        return self._by_length(vector, s.short_threshold, s.threshold)
-
-    def _by_length(self, vector: Vector, short: float, long: float) -> float:
-        """``short`` for a headline alone, ``long`` for an article with a body; linear between."""
-        s = self.settings
-        span = max(s.long_terms - s.short_terms, 1)
-        share = min(max((len(vector) - s.short_terms) / span, 0.0), 1.0)
-        return short + share * (long - short)
-
-    def _quiet(self, story: Story, when: datetime | None) -> bool:
-        """The story had no article for ``quiet_after`` before this one (both dated)."""
-        after = self.settings.quiet_after
-        if after is None or when is None or story.last_time is None:
-            return False
-        return when - story.last_time > after
-
-    def _recency(self, story: Story) -> float:
-        s = self.settings
-        factor = 1.0
-        if s.half_life_articles > 0:
-            factor *= 0.5 ** ((self._tick - story.last_tick) / s.half_life_articles)
-        if s.half_life is not None and self._now is not None and story.last_time is not None:
-            quiet = max((self._now - story.last_time) / s.half_life, 0.0)
-            factor *= 0.5**quiet
-        return float(factor)
 
     def _join(
         self, story: Story, doc: ClusterDoc, article: _Article, when: datetime | None
