@@ -39,18 +39,14 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from aggregator.cluster.clusterer import Clusterer, ClusterSettings, _Candidate  # noqa: E402
 from aggregator.cluster.vectors import dot  # noqa: E402
-from aggregator.identity.near import NearDuplicates  # noqa: E402
 from aggregator.read.replay import arrivals, read_records, replay_order, to_doc  # noqa: E402
-from bench.cluster_eval import FILES, gold_labels, one_day_records  # noqa: E402
+from aggregator.types import ClusterDoc, Placement  # noqa: E402
+from bench.cluster_eval import FILES, Tally, gold_labels, one_day_records, placed  # noqa: E402
 from bench.scoring import Scores, bcubed  # noqa: E402
 
 
 def topic(label: str) -> str:
     return label.split("_")[0]
-
-
-def majority(counts: Counter[str] | None) -> str | None:
-    return max(sorted(counts), key=lambda g: counts[g]) if counts else None
 
 
 def run(
@@ -59,14 +55,18 @@ def run(
     """Cluster a stream; with an oracle refusing wrong joins into small stories / merges."""
     stream = replay_order(records)
     gold = gold_labels(stream)
-    members: dict[str, Counter[str]] = {}
+    tally = Tally(gold)
     current: dict[str, str] = {}
 
     class Oracle(Clusterer):
+        def add(self, doc: ClusterDoc, **kw: Any) -> Placement:
+            current["gold"] = gold[doc.id]
+            return super().add(doc, **kw)
+
         def _score_candidates(self, article: Any) -> list[_Candidate]:
             out = []
             for c in super()._score_candidates(article):
-                wrong = majority(members.get(c.story.id)) != current["gold"]
+                wrong = tally.majority(c.story.id) != current["gold"]
                 if c.story.size <= oracle_size and wrong:
                     c = c._replace(probability=0.0)
                 out.append(c)
@@ -74,32 +74,13 @@ def run(
             return out
 
         def _kept_apart(self, one: str, other: str) -> bool:
-            if oracle_merges and majority(members.get(one)) != majority(members.get(other)):
+            if oracle_merges and tally.majority(one) != tally.majority(other):
                 return True
             return super()._kept_apart(one, other)
 
-    settings = ClusterSettings()
-    dupes = NearDuplicates(window=settings.window)
-    clusterer = Oracle(settings)
-    story_of: dict[str, str] = {}
-    absorbed_into: dict[str, str] = {}
-    for record in stream:
-        doc = to_doc(record)
-        original = dupes.find(doc)
-        dupes.add(doc)
-        current["gold"] = gold[doc.id]
-        placement = clusterer.add(doc, duplicate_of=original)
-        for absorbed, surviving in placement.merges:
-            absorbed_into[absorbed] = surviving
-            members.setdefault(surviving, Counter()).update(members.pop(absorbed, Counter()))
-        members.setdefault(placement.story_id, Counter())[gold[doc.id]] += 1
-        story_of[doc.id] = placement.story_id
-    final = {}
-    for doc_id, story in story_of.items():
-        while story in absorbed_into:
-            story = absorbed_into[story]
-        final[doc_id] = story
-    return final
+    for _, doc, placement in placed(stream, Oracle(ClusterSettings())):
+        tally.add(doc.id, placement)
+    return tally.final()
 
 
 def topic_losses(gold: dict[str, str], predicted: dict[str, str]) -> dict[str, float]:

@@ -30,7 +30,8 @@ import subprocess
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,31 +46,71 @@ from aggregator.cluster.clusterer import Clusterer, ClusterSettings  # noqa: E40
 from aggregator.cluster.model import PairModel, bundled  # noqa: E402
 from aggregator.identity.near import NearDuplicates  # noqa: E402
 from aggregator.read.replay import parse_time, read_records, replay_order, to_doc  # noqa: E402
+from aggregator.types import ClusterDoc, Placement  # noqa: E402
 from bench.scoring import Scores, bcubed, pair_counting  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "clusters"
 FILES = {"ecb": CORPUS / "ecbplus.jsonl", "uci": CORPUS / "uci.jsonl"}
 
 
+def placed(
+    stream: Iterable[dict[str, Any]], clusterer: Clusterer
+) -> Iterator[tuple[dict[str, Any], ClusterDoc, Placement]]:
+    """Each record placed online as the pipeline places it (its near-duplicate found first)."""
+    dupes = NearDuplicates(window=clusterer.settings.window)
+    for record in stream:
+        doc = to_doc(record)
+        original = dupes.find(doc)
+        dupes.add(doc)
+        yield record, doc, clusterer.add(doc, duplicate_of=original)
+
+
+class Tally:
+    """Where each record ends (merges and the split stage's moves followed), and, given the
+    gold labels, how many articles of each event each story holds."""
+
+    def __init__(self, gold: Mapping[str, str] | None = None):
+        self.gold = gold
+        self.story_of: dict[str, str] = {}
+        self.absorbed_into: dict[str, str] = {}
+        self.members: dict[str, Counter[str]] = {}
+
+    def add(self, doc_id: str, placement: Placement) -> None:
+        gold, members = self.gold, self.members
+        for absorbed, surviving in placement.merges:
+            self.absorbed_into[absorbed] = surviving
+            if gold is not None:
+                members.setdefault(surviving, Counter()).update(members.pop(absorbed, Counter()))
+        if gold is not None:
+            members.setdefault(placement.story_id, Counter())[gold[doc_id]] += 1
+        self.story_of[doc_id] = placement.story_id
+        for moved, new_story in placement.moves:  # out of the story it was in
+            if moved == doc_id:
+                continue  # placed in its new story above
+            if gold is not None:
+                members[_final(self.story_of[moved], self.absorbed_into)][gold[moved]] -= 1
+                members.setdefault(new_story, Counter())[gold[moved]] += 1
+            self.story_of[moved] = new_story
+
+    def majority(self, story_id: str) -> str | None:
+        """The event most of the story's articles report (None: a story not seen)."""
+        counts = self.members.get(story_id)
+        return max(sorted(counts), key=lambda g: counts[g]) if counts else None
+
+    def final(self) -> dict[str, str]:
+        """Record id -> the story it is in at the end."""
+        return {doc_id: _final(s, self.absorbed_into) for doc_id, s in self.story_of.items()}
+
+
 def cluster_records(
     records: Iterable[dict[str, Any]], settings: ClusterSettings | None = None
 ) -> dict[str, str]:
     """Record id -> final story id, replaying the records online as the pipeline does."""
-    settings = settings or ClusterSettings()
-    dupes = NearDuplicates(window=settings.window)
-    clusterer = Clusterer(settings)
-    story_of: dict[str, str] = {}
-    absorbed_into: dict[str, str] = {}
-    for record in replay_order(list(records)):
-        doc = to_doc(record)
-        original = dupes.find(doc)
-        dupes.add(doc)
-        placement = clusterer.add(doc, duplicate_of=original)
-        story_of[doc.id] = placement.story_id
-        for absorbed, surviving in placement.merges:
-            absorbed_into[absorbed] = surviving
-        story_of.update(placement.moves)
-    return {doc_id: _final(story, absorbed_into) for doc_id, story in story_of.items()}
+    tally = Tally()
+    clusterer = Clusterer(settings or ClusterSettings())
+    for _, doc, placement in placed(replay_order(list(records)), clusterer):
+        tally.add(doc.id, placement)
+    return tally.final()
 
 
 def _final(story: str, absorbed_into: dict[str, str]) -> str:

@@ -28,7 +28,6 @@ import dataclasses
 import math
 import sys
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,8 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from aggregator.cluster.clusterer import Clusterer, ClusterSettings, _Candidate  # noqa: E402
 from aggregator.cluster.model import MODEL_FILE, PairModel  # noqa: E402
-from aggregator.identity.near import NearDuplicates  # noqa: E402
-from aggregator.read.replay import read_records, replay_order, to_doc  # noqa: E402
-from bench.cluster_eval import FILES, _final, gold_labels, one_day_records  # noqa: E402
+from aggregator.read.replay import read_records, replay_order  # noqa: E402
+from bench.cluster_eval import FILES, Tally, gold_labels, one_day_records, placed  # noqa: E402
 from bench.scoring import bcubed  # noqa: E402
 
 ONE_DAY_SEEDS = (1, 2)
@@ -91,38 +89,18 @@ def run(
     examples: Callable[[Example], None] | None = None,
 ) -> dict[str, str]:
     """Cluster one stream with ``model``; record examples; record id -> final story id."""
-    settings = ClusterSettings(pair_model=model)
-    dupes = NearDuplicates(window=settings.window)
-    clusterer = _Recording(settings)
+    clusterer = _Recording(ClusterSettings(pair_model=model))
     gold = gold_labels(stream)
-    members: dict[str, Counter[str]] = {}
-    story_of: dict[str, str] = {}
-    absorbed_into: dict[str, str] = {}
-    for record in stream:
-        doc = to_doc(record)
-        original = dupes.find(doc)
-        dupes.add(doc)
-        placement = clusterer.add(doc, duplicate_of=original)
+    tally = Tally(gold)
+    for record, doc, placement in placed(stream, clusterer):
         if examples is not None:
             for candidate in clusterer.last:
-                counts = members.get(candidate.story.id)
-                if counts:
-                    majority = max(sorted(counts), key=lambda g: counts[g])
+                majority = tally.majority(candidate.story.id)
+                if majority is not None:
                     same = int(majority == gold[doc.id])
                     examples((topic_of(record), candidate.features, same, 1.0))
-        for absorbed, surviving in placement.merges:
-            absorbed_into[absorbed] = surviving
-            members.setdefault(surviving, Counter()).update(members.pop(absorbed, Counter()))
-        members.setdefault(placement.story_id, Counter())[gold[doc.id]] += 1
-        story_of[doc.id] = placement.story_id
-        for moved, new_story in placement.moves:  # out of the story it was in
-            if moved == doc.id:
-                continue  # counted in its new story above
-            counts = members[_final(story_of[moved], absorbed_into)]
-            counts[gold[moved]] -= 1
-            members.setdefault(new_story, Counter())[gold[moved]] += 1
-            story_of[moved] = new_story
-    return {doc_id: _final(story, absorbed_into) for doc_id, story in story_of.items()}
+        tally.add(doc.id, placement)
+    return tally.final()
 
 
 def collect(stream_list: list[tuple[str, list[dict[str, Any]]]], model: PairModel) -> list[Example]:
