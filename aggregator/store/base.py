@@ -127,6 +127,12 @@ class SqlBase(WebReads):
             yield db
 
     @contextmanager
+    def _in_callers(self) -> Iterator[Connection]:
+        """The caller's open transaction as it is (no savepoint), driver errors wrapped."""
+        with self._errors():
+            yield self._db
+
+    @contextmanager
     def _transaction(self, *first: str) -> Iterator[tuple[Connection, Any]]:
         """A transaction (or savepoint) and the cursor of ``first``: statements without
         parameters sent with the BEGIN, in one round trip on PostgreSQL."""

@@ -109,20 +109,13 @@ class SqlStore(SqlBase, SqlAccounts):
     def _add_article(
         self, article: NewArticle, placement: Placement, duplicate_of_key: str | None
     ) -> int:
-        if self._db.pg and self._depth and not (placement.merges or placement.moves):
-            # PostgreSQL inside the caller's transaction (placing()): the one statement is
-            # atomic by itself and writes nothing when the key is stored already, so it needs
-            # no savepoint of its own (a round trip's commands less per article)
-            with self._errors():
-                self._holding(self._db, article.feed_url, nested=False)
-                written = _write_in_one(self._db, article, placement, duplicate_of_key)
-            if written is None:
-                raise _AlreadyStored
-            self.unindexed()
-            self._seen_id = max(self._seen_id, written)
-            return written
-        with self.atomic() as db:
-            self._holding(db, article.feed_url)
+        # PostgreSQL inside the caller's transaction (placing()), for a placement that merges
+        # and moves nothing: the write is one statement, atomic by itself, that writes nothing
+        # when the key is stored already, so it needs no savepoint of its own (a round trip's
+        # commands less per article)
+        alone = self._db.pg and self._depth > 0 and not (placement.merges or placement.moves)
+        with self._in_callers() if alone else self.atomic() as db:
+            self._holding(db, article.feed_url, nested=not alone)
             if db.pg and placement.merges:
                 # another daemon may have merged away a story this daemon's memory still has
                 placement = _resolved(db, placement)
@@ -134,7 +127,7 @@ class SqlStore(SqlBase, SqlAccounts):
             else:
                 article_id = self._write_steps(db, article, placement, duplicate_of_key)
             if article_id is None:
-                raise _AlreadyStored  # undoes the story's and merges' writes above
+                raise _AlreadyStored  # undoes the story's and merges' writes above, if any
             self._seen_id = max(self._seen_id, article_id)
             if placement.moves:
                 corrections.move_articles(db, placement.moves, utc_now())
