@@ -43,27 +43,17 @@ class Amending:
         """An operator took ``doc`` (and its wire ``copies``) out of ``story_id`` into a story
         of its own: move it in memory (its vector under today's IDF, close to what it added;
         its headline), and never merge the two stories again."""
-        old_id = self._resolve(story_id)
-        self._apart.add(old_id, new_story_id)
-        old = self.index.stories.get(old_id)
-        current = self.story_of(doc.id)
-        if old is None or current is None or current != old_id:
+        if not self.move([doc], story_id, new_story_id):
             return  # outside the window, or moved already: nothing in memory to move
-        article = self._weighed(doc)
-        old.forget_members()  # the split check judges whole stories only
-        correctionsmod.remove_vector(old, article.vector)
-        correctionsmod.remove_headline(old, doc.title.strip(), self.settings.headlines_kept)
-        when = doc.published or self._now
-        self._join(self.index.create(new_story_id, when), doc, article, when)
         for copy in copies:
             self._story_of.put(copy, new_story_id, self._now)
 
     def move(self, docs: Sequence[ClusterDoc], story_id: str, new_story_id: str) -> int:
-        """Another daemon's clusterer split ``story_id`` (split.py) and moved ``docs`` to
-        ``new_story_id``: the same in this memory (each article's vector under today's IDF,
-        its headline), and the two are never merged again. How many articles moved: those
-        this memory holds in the old story (the others are outside the window, or were
-        placed in the new story already)."""
+        """``docs`` left ``story_id`` for ``new_story_id`` (an operator's split, or another
+        daemon's clusterer's, split.py): the same in this memory (each article's vector
+        under today's IDF, its headline), and the two are never merged again. How many
+        articles moved: those this memory holds in the old story (the others are outside
+        the window, or were placed in the new story already)."""
         old_id = self._resolve(story_id)
         self._apart.add(old_id, new_story_id)
         old = self.index.stories.get(old_id)
