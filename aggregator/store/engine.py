@@ -184,6 +184,12 @@ class Connection:
             cursor.execute(to_pyformat(sql) if params else sql, params or None)
         return cursor
 
+    def _send_waiting(self) -> None:
+        """Send the commands waiting (BEGIN, SAVEPOINT, RELEASE) now: for a statement that
+        cannot carry them (executemany, a server-side cursor)."""
+        if self._waiting:
+            self._send(self.raw.cursor(), "SELECT 1")
+
     def _send(self, cursor: Any, *statements: str) -> Any:
         batch = "; ".join([*self._waiting, *statements])
         self._waiting.clear()
@@ -245,8 +251,7 @@ class Connection:
         if not self.pg:
             self.raw.executemany(sql, rows)
             return
-        if self._waiting:
-            self._send(self.raw.cursor(), "SELECT 1")
+        self._send_waiting()
         if rows:
             with self.raw.cursor() as cursor:
                 cursor.executemany(to_pyformat(sql), rows)
@@ -259,8 +264,7 @@ class Connection:
         if not self.pg:
             yield from self.raw.execute(sql, params)
             return
-        if self._waiting:
-            self._send(self.raw.cursor(), "SELECT 1")
+        self._send_waiting()
         from psycopg.pq import TransactionStatus
 
         idle = self.raw.info.transaction_status == TransactionStatus.IDLE
