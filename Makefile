@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m compileall -q aggregator  # as a wheel install does: no start pays to compile
 	touch $@
 
 run: install  ## the daemon on ./feeds.yaml (real feeds), storing in ./storage
@@ -58,6 +59,7 @@ soak: install  ## hostile servers, address guard, crash, readers under load, fuz
 
 bench: install  ## speed and cost of every stage on generated feeds (~17 min); writes bench/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m compileall -q aggregator  # timings of the code as installed, not of compiling it
 	$(PY) bench/bench.py
 
 clean:

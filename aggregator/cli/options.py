@@ -63,6 +63,6 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 def add_format(parser: argparse.ArgumentParser, help: str) -> None:
     """--format: one of the digest renderings (text, markdown, json, html, atom, ...)."""
-    from aggregator.read.render import FORMATS
+    from aggregator.read import FORMATS
 
     parser.add_argument("--format", "-f", choices=FORMATS, default="text", help=help)

@@ -21,6 +21,8 @@ from contextvars import ContextVar
 import httpcore
 import httpx
 
+from aggregator.fetch.streams import AsyncioBackend
+
 log = logging.getLogger(__name__)
 
 # host -> the addresses the guard vetted for it, for the request running in this context
@@ -43,7 +45,7 @@ def pinned(host: str, addresses: tuple[str, ...] | None) -> Iterator[None]:
 
 
 class PinningBackend(httpcore.AsyncNetworkBackend):
-    """Wraps httpcore's backend; connects to the pinned addresses when there are some."""
+    """Wraps a network backend; connects to the pinned addresses when there are some."""
 
     def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
         self._inner = inner
@@ -83,7 +85,8 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
 
 
 def install_pinning(client: httpx.AsyncClient) -> bool:
-    """Put a PinningBackend under the client's direct (non-proxy) connection pool.
+    """Put a PinningBackend, over streams.AsyncioBackend (plain asyncio connections, half
+    the CPU of httpcore's anyio streams), under the client's direct (non-proxy) pool.
 
     httpx offers no public way to pass a network backend, so this reaches into
     ``client._transport._pool``; it checks every step and returns False (no pinning, the
@@ -98,5 +101,5 @@ def install_pinning(client: httpx.AsyncClient) -> bool:
         log.warning("connection pinning not installed: unexpected network backend %r", inner)
         return False
     if not isinstance(inner, PinningBackend):
-        pool._network_backend = PinningBackend(inner)
+        pool._network_backend = PinningBackend(AsyncioBackend())
     return True

@@ -16,10 +16,9 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from aggregator import PROJECT_URL, __version__
+from aggregator.read import FORMATS
 from aggregator.read.digest import Digest, DigestArticle, DigestStory
 from aggregator.types import iso_utc
-
-FORMATS = ("text", "markdown", "json", "html", "atom", "rss", "jsonfeed")
 
 
 def render(digest: Digest, fmt: str, *, title: str = "News digest") -> str:
