@@ -244,6 +244,7 @@ class Fetcher:
                         return await _read(url, hop, response, policy)
                     finally:
                         await response.aclose()
+                        _unlink(response)
             except TimeoutError as exc:
                 raise FetchError(
                     url, f"{_at(url, hop)}no complete response within {self._limits.timeout}s"
@@ -274,6 +275,19 @@ async def _read(
     decoder = make_decoder(headers.get("content-encoding", ""), url)
     content = await read_limited(_raw_chunks(response), decoder, policy.max_bytes, url)
     return _Final(status, headers, content)
+
+
+def _unlink(response: httpx.Response) -> None:
+    """Break the cycle between a closed response and httpx's stream bound to it.
+
+    Left in place, it drags the request's whole graph (the request, the connection, h11's
+    state: ~50 objects) into cyclic garbage, which only the collector frees; at 10,000 feeds
+    a poll its passes held the event loop up to 150 ms. Unlinked, reference counting frees
+    them as soon as the fetch returns."""
+    response.stream = _CLOSED
+
+
+_CLOSED = httpx.ByteStream(b"")
 
 
 def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:

@@ -51,6 +51,7 @@ from aggregator.pipeline.decide import (
     entry_title,
     failed_state,
     fetched_state,
+    host_turns,
     newest_indexes,
     next_poll,
 )
@@ -94,6 +95,13 @@ MAX_ENTRIES_PER_POLL = 5_000
 # its first wait: 10,000 feeds started in one go held the loop for 3 s. They start in
 # batches of this many, the loop getting a turn between batches.
 START_BATCH = 50
+
+# Feeds being polled at once; the others wait their turn as items of a list. A started poll
+# holds its frames, request and cookie jar while it waits for a connection (~100 objects):
+# 10,000 started together kept a million objects alive, and each pass of the cyclic collector
+# over them held the event loop 100-200 ms (bench/bench.py, "Steady state"). Many times the
+# client's connections, so that hosts at their politeness limits leave others work to do.
+IN_FLIGHT = 256
 
 # The one-off paths (replay, run --once) have no event loop to give turns to: their writes
 # are committed in runs of this many seconds (a commit per article was half of PostgreSQL's
@@ -190,27 +198,34 @@ class Pipeline:
         with timer.stage("store"):
             waiting = self.store.pending_counts()
 
+        in_flight = asyncio.Semaphore(IN_FLIGHT)
+
         async def one(feed: FeedConfig) -> FeedOutcome:
-            outcome = await self._poll_feed(feed, timer)
-            if outcome.status != "failed" and waiting.get(feed.url):
-                await self.pages.deferred(
-                    feed, outcome, timer, MAX_PAGES_PER_POLL - outcome.pages_tried
-                )
+            try:
+                outcome = await self._poll_feed(feed, timer)
+                if outcome.status != "failed" and waiting.get(feed.url):
+                    await self.pages.deferred(
+                        feed, outcome, timer, MAX_PAGES_PER_POLL - outcome.pages_tried
+                    )
+            finally:
+                in_flight.release()
             if progress is not None:
                 progress(outcome)
             return outcome
 
-        tasks: list[asyncio.Task[FeedOutcome]] = []
+        tasks: dict[int, asyncio.Task[FeedOutcome]] = {}
         try:
-            for feed in feeds:
-                tasks.append(asyncio.create_task(one(feed)))
+            for i in host_turns(feeds):
+                await in_flight.acquire()
+                tasks[i] = asyncio.create_task(one(feeds[i]))
                 if len(tasks) % START_BATCH == 0:
                     await asyncio.sleep(0)
         except BaseException:  # cancelled while starting: the started polls go too
-            for task in tasks:
+            for task in tasks.values():
                 task.cancel()
             raise
-        outcomes = await asyncio.gather(*tasks)
+        # stored in feeds.yaml's order, whatever order they were polled in
+        outcomes = await asyncio.gather(*(tasks[i] for i in range(len(feeds))))
         report = PollReport(feeds=len(feeds))
         for outcome in outcomes:
             report.count(outcome)

@@ -6,9 +6,11 @@ data alone, and the pipeline module is left with the order of the stages.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from aggregator.config.model import FeedConfig
 from aggregator.errors import FeedError
@@ -131,3 +133,19 @@ def entry_title(entry: ParsedEntry) -> str:
     words = text.split()
     short = " ".join(words[:12])
     return short + ("…" if len(words) > 12 else "")
+
+
+def host_turns(feeds: Sequence[FeedConfig]) -> list[int]:
+    """The feeds' indexes in turns over their hosts: each host's first feed, then each
+    host's second, and so on.
+
+    A poll starts only so many feeds at a time; in feeds.yaml's order, 40 feeds of one outlet
+    listed together would fill that window and wait on the one host's politeness limits while
+    other hosts sat idle. Within a host, and between hosts, feeds.yaml's order is kept."""
+    seen: defaultdict[str, int] = defaultdict(int)
+    turns: list[tuple[int, int]] = []
+    for position, feed in enumerate(feeds):
+        host = urlsplit(feed.url).hostname or ""
+        turns.append((seen[host], position))
+        seen[host] += 1
+    return [position for _, position in sorted(turns)]
