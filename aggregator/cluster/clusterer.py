@@ -308,13 +308,7 @@ class Clusterer(Amending):
         return None, 1.0, None
 
     def _needed(self, story: Story) -> float:
-        """The probability an article needs to join ``story``: the model's, or less for an
-        established story that the split stage still judges (``established_size``)."""
-        s = self.settings
-        needed = self._model().join_probability
-        if reach.established(s, story):
-            needed = min(needed, s.established_probability)
-        return needed
+        return reach.needed(self.settings, story, self._model().join_probability)
 
     def _join(
         self, story: Story, doc: ClusterDoc, article: _Article, when: datetime | None

@@ -56,6 +56,14 @@ def established(s: ClusterSettings, story: Story) -> bool:
     )
 
 
+def needed(s: ClusterSettings, story: Story, join_probability: float) -> float:
+    """The pair model's probability an article needs to join ``story``: the model's own, or
+    ``established_probability`` for an established story."""
+    if established(s, story):
+        return min(join_probability, s.established_probability)
+    return join_probability
+
+
 def recency(s: ClusterSettings, story: Story, tick: int, now: datetime | None) -> float:
     """The story's pull: halved every ``half_life_articles`` placed elsewhere (and every
     ``half_life`` without an article, when set)."""
