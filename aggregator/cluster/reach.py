@@ -46,13 +46,15 @@ def quiet(s: ClusterSettings, story: Story, when: datetime | None) -> bool:
 
 def established(s: ClusterSettings, story: Story) -> bool:
     """The story has ``established_size`` articles or more and the split stage still judges
-    it (it keeps every article as a member): a wrong join there can be undone."""
+    it (it keeps every article as a member, and they hold ``split_min_terms`` on average):
+    a wrong join there can be undone."""
     size = s.established_size
     return (
         size is not None
         and s.split_stories
         and story.size >= size
         and len(story.members) == story.size
+        and sum(len(m.vector) for m in story.members) >= s.split_min_terms * story.size
     )
 
 

@@ -83,3 +83,15 @@ def test_established_counts_articles_and_members() -> None:
         assert reach.established(settings, story) == (n + 1 >= settings.established_size)
     story.forget_members()
     assert not reach.established(settings, story)
+
+
+def test_a_story_of_headlines_is_not_established() -> None:
+    # the split stage does not judge headlines alone (too short for a nearest neighbour),
+    # so it could not undo a wrong join there
+    settings = ClusterSettings()
+    clusterer = Clusterer(settings)
+    for n in range(8):
+        clusterer.restore(dataclasses.replace(report(n), text=""), "mill-0")
+    story = clusterer.index.stories["mill-0"]
+    assert story.size == 8 and len(story.members) == 8
+    assert not reach.established(settings, story)
