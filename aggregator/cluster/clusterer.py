@@ -105,6 +105,7 @@ class Clusterer(Amending):
             judged = (chosen.probability, chosen.features) if chosen is not None else None
             recency = reach.recency(self.settings, story, self._tick, self._now)
             evidence = evidencemod.explain(doc, article.vector, story, recency, when, judged)
+            evidence["needed_probability"] = round(self._needed(story), 4)
         if self._vetoed:
             evidence["vetoed"] = self._vetoed
         self._join(story, doc, article, when)
@@ -279,7 +280,7 @@ class Clusterer(Amending):
                 and features["missing_names"] >= s.missing_names_veto
             ):
                 why = "names of another event"
-            elif probability < model.join_probability and score >= reach.threshold(s, vector):
+            elif probability < self._needed(story) and score >= reach.threshold(s, vector):
                 why = f"model: p={probability:.3f}"
             else:
                 why = ""
@@ -302,9 +303,12 @@ class Clusterer(Amending):
         if forced is not None:
             chosen = next((c for c in scored if c.story is forced), None)
             return forced, forced.similarity(vector), chosen
-        if scored and scored[0].probability >= self._model().join_probability:
+        if scored and scored[0].probability >= self._needed(scored[0].story):
             return scored[0].story, scored[0].score, scored[0]
         return None, 1.0, None
+
+    def _needed(self, story: Story) -> float:
+        return reach.needed(self.settings, story, self._model().join_probability)
 
     def _join(
         self, story: Story, doc: ClusterDoc, article: _Article, when: datetime | None

@@ -1,5 +1,6 @@
 """How far an article's pull reaches a story: the score it needs (by its length), the
-story's recency, stories quiet for a while, and stories no article can reach any more.
+story's recency, stories quiet for a while, established stories, and stories no article can
+reach any more.
 
 Plain functions of the clusterer's settings and clocks (``tick``: articles seen; ``now``:
 the newest publication time), kept apart from the clusterer's bookkeeping.
@@ -41,6 +42,28 @@ def quiet(s: ClusterSettings, story: Story, when: datetime | None) -> bool:
     if s.quiet_after is None or when is None or story.last_time is None:
         return False
     return when - story.last_time > s.quiet_after
+
+
+def established(s: ClusterSettings, story: Story) -> bool:
+    """The story has ``established_size`` articles or more and the split stage still judges
+    it (it keeps every article as a member, and they hold ``split_min_terms`` on average):
+    a wrong join there can be undone."""
+    size = s.established_size
+    return (
+        size is not None
+        and s.split_stories
+        and story.size >= size
+        and len(story.members) == story.size
+        and sum(len(m.vector) for m in story.members) >= s.split_min_terms * story.size
+    )
+
+
+def needed(s: ClusterSettings, story: Story, join_probability: float) -> float:
+    """The pair model's probability an article needs to join ``story``: the model's own, or
+    ``established_probability`` for an established story."""
+    if established(s, story):
+        return min(join_probability, s.established_probability)
+    return join_probability
 
 
 def recency(s: ClusterSettings, story: Story, tick: int, now: datetime | None) -> float:

@@ -81,4 +81,12 @@ class ClusterSettings:
     # about 10) are too short for a nearest neighbour to mean much; 40 (a body throughout)
     # left mixed stories with a few short articles unjudged
     split_min_terms: int = 30
+    # an established story (``established_size`` articles or more, all of them still judged
+    # by the split stage) takes an article at this probability instead of the model's join
+    # probability: its centroid is spread over many reports, so the model is less sure of a
+    # genuine follow-up than it is with a young story, and a wrong join there is one the split
+    # stage can still undo, where a report left alone starts a story of its own that the
+    # event's next articles and its twin's split between them (round 7). None: off
+    established_size: int | None = 6
+    established_probability: float = 0.3
     candidate_floor: float = 0.02

@@ -60,7 +60,7 @@ def groups_to_split(
     neighbours: int = 2,
     min_group: int = 3,
     most_across: float = 0.8,
-    strict_across: float = 0.7,
+    strict_across: float = 0.75,
     min_terms: int = 30,
 ) -> list[list[int]]:
     """Indices of the members to move out, one list per new story (usually none).
