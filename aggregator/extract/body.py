@@ -33,6 +33,7 @@ pages 0.9193 -> 0.9426, at the same CPU per page.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import logging
 from collections import Counter
@@ -70,6 +71,9 @@ MAX_HTML_BYTES = 8_000_000
 # pages: a flat plateau around these values.
 READABILITY_AGREEMENT = 0.9
 READABILITY_LENGTH_RATIO = (0.85, 1.2)
+# _fill_in adds a trafilatura paragraph inside the shared region when more than this share of
+# its words are not in readability's text at that place.
+FILL_IN_NEW_WORDS = 0.5
 # A page whose whole body is under MIN_BODY_WORDS and this many characters is all article.
 TINY_PAGE_CHARS = 1000
 # ... and its text is kept only when at least this share is prose, and less is the headline.
@@ -142,9 +146,11 @@ def _main_text(tree: HtmlElement, url: str, feed_text: str) -> str:
     readable = _readability_text(tree)
     recall = _trafilatura_pass(tree, url, "recall")
     if _same_region(recall, readable):
-        return readable
+        return _fill_in(readable, recall)
     text = _vote(_candidates(tree, url, recall), feed_text)
-    if _same_region(text, readable) or _restores_repeats(text, readable):
+    if _same_region(text, readable):
+        return _fill_in(readable, text)
+    if _restores_repeats(text, readable):
         return readable
     return text
 
@@ -208,7 +214,12 @@ def _readability_text(tree: HtmlElement) -> str:
     if not html:
         return ""
     article = parse_html(f"<html><body>{html}</body></html>")
-    return "\n".join(block_paragraphs(article)) if article is not None else ""
+    if article is None:
+        return ""
+    # the port writes "VIDEO" into the video frames it keeps; readers see a player, not the word
+    for frame in list(article.iter("iframe")):
+        frame.drop_tree()
+    return "\n".join(block_paragraphs(article))
 
 
 def _same_region(chosen: str, readable: str) -> bool:
@@ -219,6 +230,36 @@ def _same_region(chosen: str, readable: str) -> bool:
     low, high = READABILITY_LENGTH_RATIO
     ratio = b.total() / a.total()
     return low <= ratio <= high and word_f1(a, b) >= READABILITY_AGREEMENT
+
+
+def _fill_in(readable: str, chosen: str) -> str:
+    """readability's text, with the paragraphs that only trafilatura's text has inside the
+    region both found put back in their places.
+
+    The two agree on the article but each drops some of it: readability drops headings that
+    are mostly a link (a product or film name in a list article) and some captions inside
+    the body, trafilatura other furniture-like lines. Between their first and last common
+    paragraphs both are inside the article, so a paragraph only one has is the article's;
+    at the edges it may be the page's (a byline block, a teaser), and readability's edges
+    stay. A trafilatura paragraph whose words readability already has at that place (the
+    same paragraph split differently) is not added twice.
+    """
+    mine, theirs = readable.split("\n"), chosen.split("\n")
+    blocks = difflib.SequenceMatcher(None, mine, theirs, autojunk=False).get_opcodes()
+    common = [k for k, block in enumerate(blocks) if block[0] == "equal"]
+    if len(common) < 2:
+        return readable
+    merged: list[str] = []
+    for k, (op, i1, i2, j1, j2) in enumerate(blocks):
+        merged.extend(mine[i1:i2])
+        if op == "equal" or not common[0] < k < common[-1]:
+            continue
+        have = bag(" ".join(mine[i1:i2]))
+        for line in theirs[j1:j2]:
+            words = bag(line)
+            if (words - have).total() > FILL_IN_NEW_WORDS * words.total():
+                merged.append(line)
+    return "\n".join(merged)
 
 
 def _restores_repeats(chosen: str, readable: str) -> bool:

@@ -126,6 +126,9 @@ def tidy(tree: HtmlElement) -> None:
         figure.tag = "div"
     for caption in tree.iter("figcaption"):
         caption.tag = "p"
+    # a form's text boxes and pick lists hold what readers type or choose (an embed code, a
+    # list of sections), not what they read
+    controls = list(tree.iter("textarea", "select"))
     hidden = [
         el
         for el in _maybe_hidden()(tree)
@@ -133,6 +136,6 @@ def tidy(tree: HtmlElement) -> None:
         or el.get("aria-hidden") == "true"
         or _HIDDEN_STYLE.search(el.get("style") or "")
     ]
-    for el in hidden:
+    for el in controls + hidden:
         if el.getparent() is not None:
             el.drop_tree()  # keeps the tail text, which belongs to the parent

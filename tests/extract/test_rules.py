@@ -1,0 +1,83 @@
+"""Tests for the rules that keep what readers read and drop what they do not: paragraphs one
+extractor dropped inside the article, form controls, the readability port's video markers.
+Pages are written here, small and made up."""
+
+from __future__ import annotations
+
+from aggregator.extract.body import _fill_in, _readability_text, extract_page
+from aggregator.extract.decode import decode_html, parse_html, tidy
+
+URL = "https://courier.example/news/best-films"
+
+INTRO = "The critics met in December and argued for a week about the films of the year."
+FIRST = "A drummer plays until his hands bleed, and the audience forgets to breathe with him."
+SECOND = "A stranger drives through Glasgow at night and the city looks back at her in silence."
+OUTRO = "Next week the critics pick the best television of the year, in the same way."
+
+
+def test_fill_in_puts_back_paragraphs_inside_the_shared_region() -> None:
+    readable = "\n".join([INTRO, FIRST, SECOND, OUTRO])
+    chosen = "\n".join([INTRO, "The ending, Whiplash", FIRST, "Under the Skin", SECOND, OUTRO])
+    assert _fill_in(readable, chosen) == chosen
+
+
+def test_fill_in_keeps_readabilitys_edges() -> None:
+    readable = "\n".join([INTRO, FIRST, SECOND])
+    chosen = "\n".join(["Share this article", INTRO, FIRST, SECOND, "More from the critics"])
+    assert _fill_in(readable, chosen) == readable
+
+
+def test_fill_in_adds_no_paragraph_twice_when_it_is_split_differently() -> None:
+    # readability cut the paragraph at its link; trafilatura kept it whole: same words
+    readable = "\n".join([INTRO, "A drummer plays", "until his hands bleed, and the audience",
+                          "forgets to breathe with him.", SECOND])  # fmt: skip
+    chosen = "\n".join([INTRO, FIRST, SECOND])
+    assert _fill_in(readable, chosen) == readable
+
+
+def test_fill_in_needs_a_region_both_share() -> None:
+    assert _fill_in(FIRST, SECOND) == FIRST
+    assert _fill_in("\n".join([INTRO, FIRST]), "\n".join([INTRO, SECOND])) == "\n".join(
+        [INTRO, FIRST]
+    )
+
+
+def test_headings_that_are_links_survive_in_a_list_article() -> None:
+    items = "".join(
+        f'<h3><a href="https://shop.example/{n}">{title} ($30)</a></h3><p>{text} {INTRO}</p>'
+        for n, (title, text) in enumerate(
+            [("Rez Infinite", FIRST), ("Thumper", SECOND), ("Job Simulator", OUTRO)]
+        )
+    )
+    html = f"<html><body><article><h1>Best games</h1><p>{INTRO}</p>{items}<p>{OUTRO}</p></article></body></html>"
+    text = extract_page(html.encode(), url=URL).text
+    assert "Rez Infinite ($30)" in text.split("\n")
+    assert "Thumper ($30)" in text.split("\n")
+
+
+def test_form_controls_are_not_text() -> None:
+    html = (
+        "<html><body><article><p>" + FIRST + "</p>"
+        "<textarea>&lt;iframe src='https://video.example/embed/1'&gt;&lt;/iframe&gt;</textarea>"
+        "<select><option>Home</option><option>World</option></select></article></body></html>"
+    )
+    tree = parse_html(decode_html(html.encode()))
+    assert tree is not None
+    tidy(tree)
+    assert tree.find(".//textarea") is None
+    assert tree.find(".//select") is None
+    assert "drummer" in tree.text_content()
+
+
+def test_readability_port_video_marker_is_not_text() -> None:
+    paragraphs = "".join(f"<p>{p} {INTRO}</p>" for p in (FIRST, SECOND, OUTRO))
+    html = (
+        f"<html><body><article>{paragraphs}"
+        '<iframe src="https://www.youtube.com/embed/abc"></iframe>'
+        f"{paragraphs}</article></body></html>"
+    )
+    tree = parse_html(html)
+    assert tree is not None
+    text = _readability_text(tree)
+    assert FIRST in text
+    assert "VIDEO" not in text.split("\n")
