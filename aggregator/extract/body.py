@@ -69,11 +69,14 @@ MAX_HTML_BYTES = 8_000_000
 # (word F1) and are of similar length: then both found the article, and readability's region
 # is the more complete one (captions, tables, leads). Swept 0.85-0.95 / 0.75-1.33 on the real
 # pages: a flat plateau around these values.
-READABILITY_AGREEMENT = 0.9
+READABILITY_AGREEMENT = 0.85
 READABILITY_LENGTH_RATIO = (0.85, 1.2)
 # _fill_in adds a trafilatura paragraph inside the shared region when more than this share of
 # its words are not in readability's text at that place.
 FILL_IN_NEW_WORDS = 0.5
+# ... and only lines of this many words: a lone word that readability left out is more often a
+# widget's label ("Advertisement", "Share", "Next") than a heading.
+FILL_IN_MIN_WORDS = 2
 # A page whose whole body is under MIN_BODY_WORDS and this many characters is all article.
 TINY_PAGE_CHARS = 1000
 # ... and its text is kept only when at least this share is prose, and less is the headline.
@@ -242,7 +245,7 @@ def _fill_in(readable: str, chosen: str) -> str:
     paragraphs both are inside the article, so a paragraph only one has is the article's;
     at the edges it may be the page's (a byline block, a teaser), and readability's edges
     stay. A trafilatura paragraph whose words readability already has at that place (the
-    same paragraph split differently) is not added twice.
+    same paragraph split differently) is not added twice, nor is a lone word.
     """
     mine, theirs = readable.split("\n"), chosen.split("\n")
     blocks = difflib.SequenceMatcher(None, mine, theirs, autojunk=False).get_opcodes()
@@ -257,7 +260,8 @@ def _fill_in(readable: str, chosen: str) -> str:
         have = bag(" ".join(mine[i1:i2]))
         for line in theirs[j1:j2]:
             words = bag(line)
-            if (words - have).total() > FILL_IN_NEW_WORDS * words.total():
+            new = (words - have).total()
+            if words.total() >= FILL_IN_MIN_WORDS and new > FILL_IN_NEW_WORDS * words.total():
                 merged.append(line)
     return "\n".join(merged)
 

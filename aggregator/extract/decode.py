@@ -25,6 +25,11 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 # elements that may be hidden, found by libxml2 (a Python loop over every element cost 10% of
 # a page); the style test is then made in Python on the few with a style attribute
 _MAYBE_HIDDEN = "//*[not(self::html or self::body)][@hidden or @aria-hidden='true' or @style]"
+# A run of this many figures with no paragraph between them is a gallery (tidy); a paragraph
+# of fewer words (a credit line, "1 of 19") does not break the run. Runs of 3 or 4 also took
+# pictures that illustrate an article's own text (bench/extract_eval.py --set all).
+GALLERY_FIGURES = 5
+GALLERY_GAP_WORDS = 5
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
@@ -108,6 +113,32 @@ def guarded(call: Callable[[], T], *, default: T) -> T:
         return default
 
 
+def _galleries(tree: HtmlElement) -> list[HtmlElement]:
+    """The figures of the page's galleries: runs of GALLERY_FIGURES or more outermost
+    figures with no paragraph (of GALLERY_GAP_WORDS or more words, outside figures) between
+    them."""
+    found: list[HtmlElement] = []
+    run: list[HtmlElement] = []
+    for el in _figures_and_paragraphs()(tree):
+        if el.tag == "figure":
+            run.append(el)
+        elif len(el.text_content().split()) >= GALLERY_GAP_WORDS:
+            if len(run) >= GALLERY_FIGURES:
+                found.extend(run)
+            run = []
+    return found + run if len(run) >= GALLERY_FIGURES else found
+
+
+@functools.cache
+def _figures_and_paragraphs() -> Callable[[HtmlElement], list[HtmlElement]]:
+    from lxml.etree import XPath
+
+    # in document order; figures inside figures and paragraphs inside figures do not count
+    return XPath(  # type: ignore[return-value]
+        "//figure[not(ancestor::figure)] | //p[not(ancestor::figure)]"
+    )
+
+
 @functools.cache
 def _maybe_hidden() -> Callable[[HtmlElement], list[HtmlElement]]:
     from lxml.etree import XPath
@@ -119,9 +150,13 @@ def tidy(tree: HtmlElement) -> None:
     """Adjust the parsed page so every extractor sees the article the way a reader does.
 
     trafilatura deletes <figure> wholesale, captions included; readers see captions as part
-    of the story. Hidden nodes (display:none, hidden, aria-hidden) are what readers do not
-    see: pre-rendered menus, consent dialogs, templates.
+    of the story. But a gallery (GALLERY_FIGURES or more figures with no paragraph between
+    them) is a set of pictures beside the story, and its captions would outweigh the text.
+    Hidden nodes (display:none, hidden, aria-hidden) are what readers do not see:
+    pre-rendered menus, consent dialogs, templates.
     """
+    for figure in _galleries(tree):
+        figure.drop_tree()
     for figure in tree.iter("figure"):
         figure.tag = "div"
     for caption in tree.iter("figcaption"):

@@ -39,7 +39,7 @@ _RELATED_HEADING = re.compile(
     r"|(more|other) (from|on|in|stories|articles|posts|news|columns|opinion|top stories)\b.*"
     r"|you (may|might) (also )?(like|enjoy|be interested)\b.*|recommended( for you| stories"
     r"| reading)?|read (more|next|also)\b.*|most (read|popular|viewed|shared)\b.*"
-    r"|trending( now| stories)?|latest (news|stories|articles)\b.*|further reading|see also)\W*$",
+    r"|trending\b.*|latest (news|stories|articles)\b.*|further reading|see also)\W*$",
     re.IGNORECASE,
 )
 _RELATED_HEADING_MAX_WORDS = 6

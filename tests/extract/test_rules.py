@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aggregator.extract.body import _fill_in, _readability_text, extract_page
 from aggregator.extract.decode import decode_html, parse_html, tidy
+from aggregator.extract.text import usable_body
 
 URL = "https://courier.example/news/best-films"
 
@@ -81,3 +82,39 @@ def test_readability_port_video_marker_is_not_text() -> None:
     text = _readability_text(tree)
     assert FIRST in text
     assert "VIDEO" not in text.split("\n")
+
+
+def _figure(n: int) -> str:
+    return (
+        f'<figure><img src="/p{n}.jpg"><figcaption>Protesters march past the stadium on the '
+        f"day of match number {n}, watched by police.</figcaption></figure>"
+    )
+
+
+def test_a_gallery_after_the_story_is_not_its_text() -> None:
+    gallery = "".join(_figure(n) for n in range(6))
+    html = f"<html><body><article><p>{FIRST} {INTRO}</p><p>{SECOND} {OUTRO}</p>{gallery}</article></body></html>"
+    text = extract_page(html.encode(), url=URL).text
+    assert FIRST in text
+    assert "Protesters" not in text
+
+
+def test_figures_between_paragraphs_keep_their_captions() -> None:
+    body = "".join(f"<p>{p} {INTRO}</p>{_figure(n)}" for n, p in enumerate([FIRST, SECOND, OUTRO]))
+    html = f"<html><body><article>{body}</article></body></html>"
+    text = extract_page(html.encode(), url=URL).text
+    assert (
+        "Protesters march past the stadium on the day of match number 1, watched by police." in text
+    )
+
+
+def test_trending_heading_starts_a_related_links_tail() -> None:
+    body = "\n".join([INTRO, FIRST, SECOND, OUTRO] * 2)
+    text = usable_body(body + "\nTrending on Courier\nA story about something else.", [])
+    assert text == body
+
+
+def test_fill_in_leaves_out_a_lone_word() -> None:
+    readable = "\n".join([INTRO, FIRST, SECOND])
+    chosen = "\n".join([INTRO, "Advertisement", FIRST, SECOND])
+    assert _fill_in(readable, chosen) == readable
