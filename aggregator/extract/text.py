@@ -29,7 +29,8 @@ _BOILERPLATE = re.compile(
     r"|\b(enable|requires?) javascript\b|\bjavascript is (disabled|required)\b"
     r"|\ball rights reserved\b|(©|\bcopyright)\s*\d{4}|\bprivacy (policy|notice)\b"
     r"|\bterms of (use|service)\b|\bskip to (main )?content\b|\bfollow us on\b"
-    r"|^advertisement$|^share (this|on)\b|^(related|more) (stories|articles|news)\b|^read more\b",
+    r"|^advertisement$|^share (this|on)\b|^(related|more) (stories|articles|news)\b|^read more\b"
+    r"|^(tags|tagged( with)?|topics|filed under|categories|keywords)\s*:",
     re.IGNORECASE,
 )
 _BOILERPLATE_MAX_WORDS = 30

@@ -118,3 +118,12 @@ def test_fill_in_leaves_out_a_lone_word() -> None:
     readable = "\n".join([INTRO, FIRST, SECOND])
     chosen = "\n".join([INTRO, "Advertisement", FIRST, SECOND])
     assert _fill_in(readable, chosen) == readable
+
+
+def test_a_tag_list_at_the_end_is_furniture() -> None:
+    body = "\n".join([INTRO, FIRST, SECOND, OUTRO])
+    assert usable_body(body + "\nTags: College basketball, Kentucky, Louisville", []) == body
+    assert usable_body("Filed under: Film\n" + body, []) == body
+    # a sentence that starts with the word is the article's
+    topics = "Topics like these are argued over every December by the critics of the paper."
+    assert usable_body(body + "\n" + topics, []) == body + "\n" + topics
