@@ -48,6 +48,7 @@ from aggregator.extract.text import (
     MIN_BODY_WORDS,
     bag,
     block_paragraphs,
+    is_furniture,
     normalise_text,
     prose_share,
     usable_body,
@@ -245,7 +246,8 @@ def _fill_in(readable: str, chosen: str) -> str:
     paragraphs both are inside the article, so a paragraph only one has is the article's;
     at the edges it may be the page's (a byline block, a teaser), and readability's edges
     stay. A trafilatura paragraph whose words readability already has at that place (the
-    same paragraph split differently) is not added twice, nor is a lone word.
+    same paragraph split differently) is not added twice, nor is a lone word or a line of
+    furniture (text.is_furniture).
     """
     mine, theirs = readable.split("\n"), chosen.split("\n")
     blocks = difflib.SequenceMatcher(None, mine, theirs, autojunk=False).get_opcodes()
@@ -261,7 +263,11 @@ def _fill_in(readable: str, chosen: str) -> str:
         for line in theirs[j1:j2]:
             words = bag(line)
             new = (words - have).total()
-            if words.total() >= FILL_IN_MIN_WORDS and new > FILL_IN_NEW_WORDS * words.total():
+            if (
+                words.total() >= FILL_IN_MIN_WORDS
+                and new > FILL_IN_NEW_WORDS * words.total()
+                and not is_furniture(line)
+            ):
                 merged.append(line)
     return "\n".join(merged)
 

@@ -171,5 +171,14 @@ def _is_headline(paragraph: str, title: str) -> bool:
     )
 
 
+def is_furniture(paragraph: str) -> bool:
+    """True for a line that is site furniture wherever it stands: a cookie, newsletter or
+    sharing line, or the heading of a block of links to other articles."""
+    return _is_boilerplate(paragraph) or (
+        word_count(paragraph) <= _RELATED_HEADING_MAX_WORDS
+        and bool(_RELATED_HEADING.match(paragraph))
+    )
+
+
 def _is_boilerplate(paragraph: str) -> bool:
     return word_count(paragraph) <= _BOILERPLATE_MAX_WORDS and bool(_BOILERPLATE.search(paragraph))

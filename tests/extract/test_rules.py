@@ -127,3 +127,11 @@ def test_a_tag_list_at_the_end_is_furniture() -> None:
     # a sentence that starts with the word is the article's
     topics = "Topics like these are argued over every December by the critics of the paper."
     assert usable_body(body + "\n" + topics, []) == body + "\n" + topics
+
+
+def test_fill_in_leaves_out_furniture() -> None:
+    readable = "\n".join([INTRO, FIRST, SECOND])
+    chosen = "\n".join(
+        [INTRO, "Sign up for our daily newsletter", FIRST, "Related stories", SECOND]
+    )
+    assert _fill_in(readable, chosen) == readable
