@@ -30,6 +30,8 @@ _MAYBE_HIDDEN = "//*[not(self::html or self::body)][@hidden or @aria-hidden='tru
 # pictures that illustrate an article's own text (bench/extract_eval.py --set all).
 GALLERY_FIGURES = 5
 GALLERY_GAP_WORDS = 5
+# ... unless the paragraphs outside figures are fewer words than this: a photo essay.
+GALLERY_STORY_WORDS = 50
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
@@ -116,17 +118,24 @@ def guarded(call: Callable[[], T], *, default: T) -> T:
 def _galleries(tree: HtmlElement) -> list[HtmlElement]:
     """The figures of the page's galleries: runs of GALLERY_FIGURES or more outermost
     figures with no paragraph (of GALLERY_GAP_WORDS or more words, outside figures) between
-    them."""
+    them. None when the paragraphs outside figures are fewer than GALLERY_STORY_WORDS words:
+    then the page is a photo essay, and its captions are its story."""
     found: list[HtmlElement] = []
     run: list[HtmlElement] = []
+    story_words = 0
     for el in _figures_and_paragraphs()(tree):
         if el.tag == "figure":
             run.append(el)
-        elif len(el.text_content().split()) >= GALLERY_GAP_WORDS:
+            continue
+        words = len(el.text_content().split())
+        if words >= GALLERY_GAP_WORDS:
+            story_words += words
             if len(run) >= GALLERY_FIGURES:
                 found.extend(run)
             run = []
-    return found + run if len(run) >= GALLERY_FIGURES else found
+    if len(run) >= GALLERY_FIGURES:
+        found.extend(run)
+    return found if story_words >= GALLERY_STORY_WORDS else []
 
 
 @functools.cache

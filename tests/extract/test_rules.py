@@ -135,3 +135,11 @@ def test_fill_in_leaves_out_furniture() -> None:
         [INTRO, "Sign up for our daily newsletter", FIRST, "Related stories", SECOND]
     )
     assert _fill_in(readable, chosen) == readable
+
+
+def test_a_photo_essay_keeps_its_captions() -> None:
+    # no story beside the pictures: the captions are the story
+    gallery = "".join(_figure(n) for n in range(6))
+    html = f"<html><body><article><p>{INTRO}</p>{gallery}</article></body></html>"
+    text = extract_page(html.encode(), url=URL).text
+    assert "Protesters march past the stadium on the day of match number 3" in text
