@@ -143,3 +143,28 @@ def test_a_photo_essay_keeps_its_captions() -> None:
     html = f"<html><body><article><p>{INTRO}</p>{gallery}</article></body></html>"
     text = extract_page(html.encode(), url=URL).text
     assert "Protesters march past the stadium on the day of match number 3" in text
+
+
+def _slides(count: int) -> list[str]:
+    lines = []
+    for n in range(1, count + 1):
+        lines += [f"{n}/{count} Market day number {n}", f"Stalls on the quay on day {n}.", "AFP"]
+    return lines
+
+
+def test_a_counted_slideshow_is_cut_from_the_body() -> None:
+    story = [INTRO, FIRST, SECOND]
+    text = usable_body("\n".join([*story, *_slides(6), OUTRO]), [])
+    assert text == "\n".join([*story, OUTRO])
+
+
+def test_counts_that_are_not_a_slideshow_stay() -> None:
+    recipe = ["1/4 pound celery root", "1/2 cup milk", "1/4 cup sugar", "2/3 cup flour",
+              "3/4 cup water", "1/3 cup oil"]  # fmt: skip
+    body = "\n".join([INTRO, *recipe, FIRST, SECOND])
+    assert usable_body(body, []) == body
+    # too few slides, or the slideshow is the whole text
+    short = "\n".join([INTRO, FIRST, *_slides(3), SECOND])
+    assert usable_body(short, []) == short
+    essay = "\n".join(_slides(12))
+    assert usable_body(essay, []) == essay
