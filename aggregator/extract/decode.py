@@ -25,6 +25,24 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 # elements that may be hidden, found by libxml2 (a Python loop over every element cost 10% of
 # a page); the style test is then made in Python on the few with a style attribute
 _MAYBE_HIDDEN = "//*[not(self::html or self::body)][@hidden or @aria-hidden='true' or @style]"
+# ARIA roles of interactive widgets (a video player's caption menu, a share toolbar): labels
+# for controls, never the article's text
+_WIDGETS = (
+    "//*["
+    + " or ".join(
+        f"@role='{role}'"
+        for role in (
+            "menu",
+            "menubar",
+            "menuitem",
+            "menuitemcheckbox",
+            "menuitemradio",
+            "toolbar",
+            "slider",
+        )
+    )
+    + "]"
+)
 # A run of this many figures with no paragraph between them is a gallery (tidy); a paragraph
 # of fewer words (a credit line, "1 of 19") does not break the run. Runs of 3 or 4 also took
 # pictures that illustrate an article's own text (bench/extract_eval.py --set all).
@@ -149,6 +167,13 @@ def _figures_and_paragraphs() -> Callable[[HtmlElement], list[HtmlElement]]:
 
 
 @functools.cache
+def _widgets() -> Callable[[HtmlElement], list[HtmlElement]]:
+    from lxml.etree import XPath
+
+    return XPath(_WIDGETS)  # type: ignore[return-value]
+
+
+@functools.cache
 def _maybe_hidden() -> Callable[[HtmlElement], list[HtmlElement]]:
     from lxml.etree import XPath
 
@@ -171,8 +196,8 @@ def tidy(tree: HtmlElement) -> None:
     for caption in tree.iter("figcaption"):
         caption.tag = "p"
     # a form's text boxes and pick lists hold what readers type or choose (an embed code, a
-    # list of sections), not what they read
-    controls = list(tree.iter("textarea", "select"))
+    # list of sections), not what they read; nor are a player's menus and toolbars
+    controls = list(tree.iter("textarea", "select")) + _widgets()(tree)
     hidden = [
         el
         for el in _maybe_hidden()(tree)

@@ -168,3 +168,19 @@ def test_counts_that_are_not_a_slideshow_stay() -> None:
     assert usable_body(short, []) == short
     essay = "\n".join(_slides(12))
     assert usable_body(essay, []) == essay
+
+
+def test_a_players_menus_are_not_text() -> None:
+    html = (
+        f"<html><body><article><p>{FIRST}</p>"
+        '<div class="player"><ul role="menu"><li role="menuitemcheckbox">subtitles off, '
+        'selected</li></ul><div role="toolbar"><button>Share</button></div></div>'
+        f"<p>{SECOND}</p></article></body></html>"
+    )
+    tree = parse_html(decode_html(html.encode()))
+    assert tree is not None
+    tidy(tree)
+    text = tree.text_content()
+    assert "subtitles" not in text
+    assert "Share" not in text
+    assert "drummer" in text
