@@ -25,6 +25,8 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 # elements that may be hidden, found by libxml2 (a Python loop over every element cost 10% of
 # a page); the style test is then made in Python on the few with a style attribute
 _MAYBE_HIDDEN = "//*[not(self::html or self::body)][@hidden or @aria-hidden='true' or @style]"
+# A figure beside a paragraph of this many words is the article's own (tidy).
+FLOW_PARAGRAPH_WORDS = 15
 # ARIA roles of interactive widgets (a video player's caption menu, a share toolbar): labels
 # for controls, never the article's text
 _WIDGETS = (
@@ -133,6 +135,19 @@ def guarded(call: Callable[[], T], *, default: T) -> T:
         return default
 
 
+def _in_paragraph_flow(figure: HtmlElement) -> bool:
+    """True when a paragraph of FLOW_PARAGRAPH_WORDS or more words is the figure's sibling
+    just before or after it: the figure is in the run of the article's own text."""
+    for sibling in (figure.getprevious(), figure.getnext()):
+        if (
+            sibling is not None
+            and sibling.tag == "p"
+            and len(sibling.text_content().split()) >= FLOW_PARAGRAPH_WORDS
+        ):
+            return True
+    return False
+
+
 def _galleries(tree: HtmlElement) -> list[HtmlElement]:
     """The figures of the page's galleries: runs of GALLERY_FIGURES or more outermost
     figures with no paragraph (of GALLERY_GAP_WORDS or more words, outside figures) between
@@ -184,7 +199,9 @@ def tidy(tree: HtmlElement) -> None:
     """Adjust the parsed page so every extractor sees the article the way a reader does.
 
     trafilatura deletes <figure> wholesale, captions included; readers see captions as part
-    of the story. But a gallery (GALLERY_FIGURES or more figures with no paragraph between
+    of the story. A figure set among the article's paragraphs loses its class and id, which
+    the extractors read as furniture ("media", "lede-photo", "caption") where it is the
+    story's own picture. But a gallery (GALLERY_FIGURES or more figures with no paragraph between
     them) is a set of pictures beside the story, and its captions would outweigh the text.
     Hidden nodes (display:none, hidden, aria-hidden) are what readers do not see:
     pre-rendered menus, consent dialogs, templates.
@@ -193,6 +210,10 @@ def tidy(tree: HtmlElement) -> None:
         figure.drop_tree()
     for figure in tree.iter("figure"):
         figure.tag = "div"
+        if _in_paragraph_flow(figure):
+            for el in figure.iter():
+                el.attrib.pop("class", None)
+                el.attrib.pop("id", None)
     for caption in tree.iter("figcaption"):
         caption.tag = "p"
     # a form's text boxes and pick lists hold what readers type or choose (an embed code, a

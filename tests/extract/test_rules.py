@@ -184,3 +184,21 @@ def test_a_players_menus_are_not_text() -> None:
     assert "subtitles" not in text
     assert "Share" not in text
     assert "drummer" in text
+
+
+def test_a_figure_among_the_paragraphs_is_the_storys_own() -> None:
+    figure = (
+        '<figure class="media photo lede"><img src="/lede.jpg"><figcaption class="caption">'
+        "Peacekeepers at a camp on Monday, where aid groups wait for access.</figcaption>"
+        "</figure>"
+    )
+    sidebar = f'<div class="sidebar">{figure.replace("lede", "promo")}</div>'
+    html = f"<html><body><article>{figure}<p>{FIRST} {INTRO}</p></article>{sidebar}</body></html>"
+    tree = parse_html(decode_html(html.encode()))
+    assert tree is not None
+    tidy(tree)
+    article, aside = tree.find(".//article"), tree.find(".//div[@class='sidebar']")
+    assert article is not None and aside is not None
+    # the story's figure no longer looks like furniture to the extractors; the sidebar's does
+    assert [el.get("class") for el in article.iter("div", "p")] == [None, None, None]
+    assert aside[0].get("class") == "media photo promo"
