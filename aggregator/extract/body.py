@@ -2,32 +2,26 @@
 
     extract_page(html, url=, feed_text=, feed_title=)      pure; runs in a worker process
         decode the bytes (BOM, then valid UTF-8, then <meta charset>, then a guess)
-        parse once; tidy the tree (figures become blocks, hidden nodes go)
+        parse once; tidy the tree (figures become blocks, galleries, form controls, widgets
+              and hidden nodes go)
         trafilatura's readability port, and trafilatura's recall pass
-        both found the same region: readability's text, done (most pages)
+        both found the same region: readability's text, with recall's paragraphs inside
+              that region put back (_fill_in), done (most pages)
         else three trafilatura passes (recall, balanced, precision) vote: the pass that agrees
               most with the others (and with the feed text), and is most prose, wins; the
-              readability text replaces it when both clearly found the same region, or when
-              it only adds back paragraphs that the page prints twice
-        drop the headline line, a related-links tail and boilerplate edges; too little left
-              -> text "" (unless the whole page is that little)
+              readability text (filled in) replaces it when both clearly found the same
+              region, or when it only adds back paragraphs that the page prints twice
+        drop the headline line, a related-links tail, a counted slideshow and boilerplate
+              edges; too little left -> text "" (unless the whole page is that little)
     choose_text(extracted, feed_text)                      page text, or the feed's when thin
                                                            or when the page is part of it
     Extractor                                              process pool for asyncio callers;
                                                            trims what a site repeats (sites.py)
 
 Reading the page (decode, parse, tidy) is in decode.py, text shaping and word measures in
-text.py, the page's own metadata in metadata.py; this module chooses the text.
-
-The choices above were measured with bench/extract_eval.py on the 95 real Readability test
-pages (mean word F1 against Readability's expected text): trafilatura.extract with defaults
-0.940, with comments off 0.947, recall mode 0.951, figure captions kept 0.953, the vote 0.956,
-the vote plus readability-on-agreement and the headline line dropped 0.961. Settling easy pages
-on recall-agrees-with-readability before running the other passes keeps 0.961 and costs a third
-less CPU (bench/bench.py, "Extraction cost per page"). Issue 14 (bench/extract_eval.py --set
-all): prose in the vote, repeated paragraphs, tiny pages, the related-links tail and the site
-memory took the real pages 0.9612 -> 0.9626, the news pages 0.9434 -> 0.9558, all usable
-pages 0.9193 -> 0.9426, at the same CPU per page.
+text.py, the page's own metadata in metadata.py; this module chooses the text. How each
+choice was measured (bench/extract_eval.py), the figures per round and what was tried and
+dropped: docs/extraction.md.
 """
 
 from __future__ import annotations
@@ -69,7 +63,8 @@ MAX_HTML_BYTES = 8_000_000
 # The readability port's text replaces the vote's winner only when the two agree this well
 # (word F1) and are of similar length: then both found the article, and readability's region
 # is the more complete one (captions, tables, leads). Swept 0.85-0.95 / 0.75-1.33 on the real
-# pages: a flat plateau around these values.
+# pages: a flat plateau; since _fill_in puts back what readability drops inside the region,
+# 0.85 gains on the news pages (0.8 measures the same, 0.9 less).
 READABILITY_AGREEMENT = 0.85
 READABILITY_LENGTH_RATIO = (0.85, 1.2)
 # _fill_in adds a trafilatura paragraph inside the shared region when more than this share of
