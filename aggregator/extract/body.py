@@ -2,37 +2,32 @@
 
     extract_page(html, url=, feed_text=, feed_title=)      pure; runs in a worker process
         decode the bytes (BOM, then valid UTF-8, then <meta charset>, then a guess)
-        parse once; tidy the tree (figures become blocks, hidden nodes go)
+        parse once; tidy the tree (figures become blocks, galleries, form controls, widgets
+              and hidden nodes go)
         trafilatura's readability port, and trafilatura's recall pass
-        both found the same region: readability's text, done (most pages)
+        both found the same region: readability's text, with recall's paragraphs inside
+              that region put back (_fill_in), done (most pages)
         else three trafilatura passes (recall, balanced, precision) vote: the pass that agrees
               most with the others (and with the feed text), and is most prose, wins; the
-              readability text replaces it when both clearly found the same region, or when
-              it only adds back paragraphs that the page prints twice
-        drop the headline line, a related-links tail and boilerplate edges; too little left
-              -> text "" (unless the whole page is that little)
+              readability text (filled in) replaces it when both clearly found the same
+              region, or when it only adds back paragraphs that the page prints twice
+        drop the headline line, a related-links tail, a counted slideshow and boilerplate
+              edges; too little left -> text "" (unless the whole page is that little)
     choose_text(extracted, feed_text)                      page text, or the feed's when thin
                                                            or when the page is part of it
     Extractor                                              process pool for asyncio callers;
                                                            trims what a site repeats (sites.py)
 
 Reading the page (decode, parse, tidy) is in decode.py, text shaping and word measures in
-text.py, the page's own metadata in metadata.py; this module chooses the text.
-
-The choices above were measured with bench/extract_eval.py on the 95 real Readability test
-pages (mean word F1 against Readability's expected text): trafilatura.extract with defaults
-0.940, with comments off 0.947, recall mode 0.951, figure captions kept 0.953, the vote 0.956,
-the vote plus readability-on-agreement and the headline line dropped 0.961. Settling easy pages
-on recall-agrees-with-readability before running the other passes keeps 0.961 and costs a third
-less CPU (bench/bench.py, "Extraction cost per page"). Issue 14 (bench/extract_eval.py --set
-all): prose in the vote, repeated paragraphs, tiny pages, the related-links tail and the site
-memory took the real pages 0.9612 -> 0.9626, the news pages 0.9434 -> 0.9558, all usable
-pages 0.9193 -> 0.9426, at the same CPU per page.
+text.py, the page's own metadata in metadata.py; this module chooses the text. How each
+choice was measured (bench/extract_eval.py), the figures per round and what was tried and
+dropped: docs/extraction.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import logging
 from collections import Counter
@@ -47,6 +42,7 @@ from aggregator.extract.text import (
     MIN_BODY_WORDS,
     bag,
     block_paragraphs,
+    is_furniture,
     normalise_text,
     prose_share,
     usable_body,
@@ -67,9 +63,16 @@ MAX_HTML_BYTES = 8_000_000
 # The readability port's text replaces the vote's winner only when the two agree this well
 # (word F1) and are of similar length: then both found the article, and readability's region
 # is the more complete one (captions, tables, leads). Swept 0.85-0.95 / 0.75-1.33 on the real
-# pages: a flat plateau around these values.
-READABILITY_AGREEMENT = 0.9
+# pages: a flat plateau; since _fill_in puts back what readability drops inside the region,
+# 0.85 gains on the news pages (0.8 measures the same, 0.9 less).
+READABILITY_AGREEMENT = 0.85
 READABILITY_LENGTH_RATIO = (0.85, 1.2)
+# _fill_in adds a trafilatura paragraph inside the shared region when more than this share of
+# its words are not in readability's text at that place.
+FILL_IN_NEW_WORDS = 0.5
+# ... and only lines of this many words: a lone word that readability left out is more often a
+# widget's label ("Advertisement", "Share", "Next") than a heading.
+FILL_IN_MIN_WORDS = 2
 # A page whose whole body is under MIN_BODY_WORDS and this many characters is all article.
 TINY_PAGE_CHARS = 1000
 # ... and its text is kept only when at least this share is prose, and less is the headline.
@@ -142,9 +145,11 @@ def _main_text(tree: HtmlElement, url: str, feed_text: str) -> str:
     readable = _readability_text(tree)
     recall = _trafilatura_pass(tree, url, "recall")
     if _same_region(recall, readable):
-        return readable
+        return _fill_in(readable, recall)
     text = _vote(_candidates(tree, url, recall), feed_text)
-    if _same_region(text, readable) or _restores_repeats(text, readable):
+    if _same_region(text, readable):
+        return _fill_in(readable, text)
+    if _restores_repeats(text, readable):
         return readable
     return text
 
@@ -208,7 +213,12 @@ def _readability_text(tree: HtmlElement) -> str:
     if not html:
         return ""
     article = parse_html(f"<html><body>{html}</body></html>")
-    return "\n".join(block_paragraphs(article)) if article is not None else ""
+    if article is None:
+        return ""
+    # the port writes "VIDEO" into the video frames it keeps; readers see a player, not the word
+    for frame in list(article.iter("iframe")):
+        frame.drop_tree()
+    return "\n".join(block_paragraphs(article))
 
 
 def _same_region(chosen: str, readable: str) -> bool:
@@ -219,6 +229,42 @@ def _same_region(chosen: str, readable: str) -> bool:
     low, high = READABILITY_LENGTH_RATIO
     ratio = b.total() / a.total()
     return low <= ratio <= high and word_f1(a, b) >= READABILITY_AGREEMENT
+
+
+def _fill_in(readable: str, chosen: str) -> str:
+    """readability's text, with the paragraphs that only trafilatura's text has inside the
+    region both found put back in their places.
+
+    The two agree on the article but each drops some of it: readability drops headings that
+    are mostly a link (a product or film name in a list article) and some captions inside
+    the body, trafilatura other furniture-like lines. Between their first and last common
+    paragraphs both are inside the article, so a paragraph only one has is the article's;
+    at the edges it may be the page's (a byline block, a teaser), and readability's edges
+    stay. A trafilatura paragraph whose words readability already has at that place (the
+    same paragraph split differently) is not added twice, nor is a lone word or a line of
+    furniture (text.is_furniture).
+    """
+    mine, theirs = readable.split("\n"), chosen.split("\n")
+    blocks = difflib.SequenceMatcher(None, mine, theirs, autojunk=False).get_opcodes()
+    common = [k for k, block in enumerate(blocks) if block[0] == "equal"]
+    if len(common) < 2:
+        return readable
+    merged: list[str] = []
+    for k, (op, i1, i2, j1, j2) in enumerate(blocks):
+        merged.extend(mine[i1:i2])
+        if op == "equal" or not common[0] < k < common[-1]:
+            continue
+        have = bag(" ".join(mine[i1:i2]))
+        for line in theirs[j1:j2]:
+            words = bag(line)
+            new = (words - have).total()
+            if (
+                words.total() >= FILL_IN_MIN_WORDS
+                and new > FILL_IN_NEW_WORDS * words.total()
+                and not is_furniture(line)
+            ):
+                merged.append(line)
+    return "\n".join(merged)
 
 
 def _restores_repeats(chosen: str, readable: str) -> bool:

@@ -25,6 +25,33 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 # elements that may be hidden, found by libxml2 (a Python loop over every element cost 10% of
 # a page); the style test is then made in Python on the few with a style attribute
 _MAYBE_HIDDEN = "//*[not(self::html or self::body)][@hidden or @aria-hidden='true' or @style]"
+# A figure beside a paragraph of this many words is the article's own (tidy).
+FLOW_PARAGRAPH_WORDS = 15
+# ARIA roles of interactive widgets (a video player's caption menu, a share toolbar): labels
+# for controls, never the article's text
+_WIDGETS = (
+    "//*["
+    + " or ".join(
+        f"@role='{role}'"
+        for role in (
+            "menu",
+            "menubar",
+            "menuitem",
+            "menuitemcheckbox",
+            "menuitemradio",
+            "toolbar",
+            "slider",
+        )
+    )
+    + "]"
+)
+# A run of this many figures with no paragraph between them is a gallery (tidy); a paragraph
+# of fewer words (a credit line, "1 of 19") does not break the run. Runs of 3 or 4 also took
+# pictures that illustrate an article's own text (bench/extract_eval.py --set all).
+GALLERY_FIGURES = 5
+GALLERY_GAP_WORDS = 5
+# ... unless the paragraphs outside figures are fewer words than this: a photo essay.
+GALLERY_STORY_WORDS = 50
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
@@ -108,6 +135,59 @@ def guarded(call: Callable[[], T], *, default: T) -> T:
         return default
 
 
+def _in_paragraph_flow(figure: HtmlElement) -> bool:
+    """True when a paragraph of FLOW_PARAGRAPH_WORDS or more words is the figure's sibling
+    just before or after it: the figure is in the run of the article's own text."""
+    for sibling in (figure.getprevious(), figure.getnext()):
+        if (
+            sibling is not None
+            and sibling.tag == "p"
+            and len(sibling.text_content().split()) >= FLOW_PARAGRAPH_WORDS
+        ):
+            return True
+    return False
+
+
+def _galleries(tree: HtmlElement) -> list[HtmlElement]:
+    """The figures of the page's galleries: runs of GALLERY_FIGURES or more outermost
+    figures with no paragraph (of GALLERY_GAP_WORDS or more words, outside figures) between
+    them. None when the paragraphs outside figures are fewer than GALLERY_STORY_WORDS words:
+    then the page is a photo essay, and its captions are its story."""
+    found: list[HtmlElement] = []
+    run: list[HtmlElement] = []
+    story_words = 0
+    for el in _figures_and_paragraphs()(tree):
+        if el.tag == "figure":
+            run.append(el)
+            continue
+        words = len(el.text_content().split())
+        if words >= GALLERY_GAP_WORDS:
+            story_words += words
+            if len(run) >= GALLERY_FIGURES:
+                found.extend(run)
+            run = []
+    if len(run) >= GALLERY_FIGURES:
+        found.extend(run)
+    return found if story_words >= GALLERY_STORY_WORDS else []
+
+
+@functools.cache
+def _figures_and_paragraphs() -> Callable[[HtmlElement], list[HtmlElement]]:
+    from lxml.etree import XPath
+
+    # in document order; figures inside figures and paragraphs inside figures do not count
+    return XPath(  # type: ignore[return-value]
+        "//figure[not(ancestor::figure)] | //p[not(ancestor::figure)]"
+    )
+
+
+@functools.cache
+def _widgets() -> Callable[[HtmlElement], list[HtmlElement]]:
+    from lxml.etree import XPath
+
+    return XPath(_WIDGETS)  # type: ignore[return-value]
+
+
 @functools.cache
 def _maybe_hidden() -> Callable[[HtmlElement], list[HtmlElement]]:
     from lxml.etree import XPath
@@ -119,13 +199,26 @@ def tidy(tree: HtmlElement) -> None:
     """Adjust the parsed page so every extractor sees the article the way a reader does.
 
     trafilatura deletes <figure> wholesale, captions included; readers see captions as part
-    of the story. Hidden nodes (display:none, hidden, aria-hidden) are what readers do not
-    see: pre-rendered menus, consent dialogs, templates.
+    of the story. A figure set among the article's paragraphs loses its class and id, which
+    the extractors read as furniture ("media", "lede-photo", "caption") where it is the
+    story's own picture. But a gallery (GALLERY_FIGURES or more figures with no paragraph between
+    them) is a set of pictures beside the story, and its captions would outweigh the text.
+    Hidden nodes (display:none, hidden, aria-hidden) are what readers do not see:
+    pre-rendered menus, consent dialogs, templates.
     """
+    for figure in _galleries(tree):
+        figure.drop_tree()
     for figure in tree.iter("figure"):
         figure.tag = "div"
+        if _in_paragraph_flow(figure):
+            for el in figure.iter():
+                el.attrib.pop("class", None)
+                el.attrib.pop("id", None)
     for caption in tree.iter("figcaption"):
         caption.tag = "p"
+    # a form's text boxes and pick lists hold what readers type or choose (an embed code, a
+    # list of sections), not what they read; nor are a player's menus and toolbars
+    controls = list(tree.iter("textarea", "select")) + _widgets()(tree)
     hidden = [
         el
         for el in _maybe_hidden()(tree)
@@ -133,6 +226,6 @@ def tidy(tree: HtmlElement) -> None:
         or el.get("aria-hidden") == "true"
         or _HIDDEN_STYLE.search(el.get("style") or "")
     ]
-    for el in hidden:
+    for el in controls + hidden:
         if el.getparent() is not None:
             el.drop_tree()  # keeps the tail text, which belongs to the parent

@@ -29,7 +29,8 @@ _BOILERPLATE = re.compile(
     r"|\b(enable|requires?) javascript\b|\bjavascript is (disabled|required)\b"
     r"|\ball rights reserved\b|(©|\bcopyright)\s*\d{4}|\bprivacy (policy|notice)\b"
     r"|\bterms of (use|service)\b|\bskip to (main )?content\b|\bfollow us on\b"
-    r"|^advertisement$|^share (this|on)\b|^(related|more) (stories|articles|news)\b|^read more\b",
+    r"|^advertisement$|^share (this|on)\b|^(related|more) (stories|articles|news)\b|^read more\b"
+    r"|^(tags|tagged( with)?|topics|filed under|categories|keywords)\s*:",
     re.IGNORECASE,
 )
 _BOILERPLATE_MAX_WORDS = 30
@@ -39,11 +40,14 @@ _RELATED_HEADING = re.compile(
     r"|(more|other) (from|on|in|stories|articles|posts|news|columns|opinion|top stories)\b.*"
     r"|you (may|might) (also )?(like|enjoy|be interested)\b.*|recommended( for you| stories"
     r"| reading)?|read (more|next|also)\b.*|most (read|popular|viewed|shared)\b.*"
-    r"|trending( now| stories)?|latest (news|stories|articles)\b.*|further reading|see also)\W*$",
+    r"|trending\b.*|latest (news|stories|articles)\b.*|further reading|see also)\W*$",
     re.IGNORECASE,
 )
 _RELATED_HEADING_MAX_WORDS = 6
 RELATED_TAIL_AFTER = 0.6
+# A slideshow's caption starts with its count, "3/50" or "3 of 50"; this many in a row are one.
+_SLIDE_COUNTER = re.compile(r"^(\d{1,3})\s*(?:/|of)\s*(\d{1,3})\b", re.IGNORECASE)
+SLIDESHOW_ITEMS = 5
 # prose_share: a paragraph is prose when it has this many words and a sentence end (inside,
 # before a space, or closing the line, possibly followed by a quote or bracket).
 _PROSE_MIN_WORDS = 8
@@ -114,7 +118,7 @@ def usable_body(text: str, titles: list[str], *, min_words: int = MIN_BODY_WORDS
     paragraphs = text.split("\n") if text else []
     if paragraphs and any(_is_headline(paragraphs[0], title) for title in titles):
         paragraphs = paragraphs[1:]
-    paragraphs = _without_related_tail(paragraphs)
+    paragraphs = _without_slideshow(_without_related_tail(paragraphs))
     while paragraphs and _is_boilerplate(paragraphs[0]):
         paragraphs.pop(0)
     while paragraphs and _is_boilerplate(paragraphs[-1]):
@@ -142,6 +146,35 @@ def prose_share(text: str) -> float:
     return prose / total if total else 0.0
 
 
+def _without_slideshow(paragraphs: list[str]) -> list[str]:
+    """The paragraphs without a slideshow's captions: a run of SLIDESHOW_ITEMS or more items
+    counted "1/50", "2/50", ... (or "1 of 50"), each with the lines up to the next count.
+
+    A gallery that is not marked up as figures reaches the text this way; its captions are
+    not the story. The last item is taken to be as long as the longest before it. Kept when
+    the slideshow is nearly all the text (a photo essay).
+    """
+    counted = []
+    for i, paragraph in enumerate(paragraphs):
+        match = _SLIDE_COUNTER.match(paragraph)
+        if match and 0 < int(match[1]) <= int(match[2]):
+            counted.append((i, int(match[1]), int(match[2])))
+    best: list[tuple[int, int, int]] = []
+    run: list[tuple[int, int, int]] = []
+    for item in counted:
+        if run and (item[2] != run[-1][2] or item[1] != run[-1][1] + 1):
+            run = []
+        run.append(item)
+        if len(run) > len(best):
+            best = list(run)
+    if len(best) < SLIDESHOW_ITEMS:
+        return paragraphs
+    longest = max(b[0] - a[0] for a, b in zip(best, best[1:], strict=False))
+    start, end = best[0][0], best[-1][0] + longest
+    kept = paragraphs[:start] + paragraphs[end:]
+    return kept if sum(word_count(p) for p in kept) >= MIN_BODY_WORDS else paragraphs
+
+
 def _without_related_tail(paragraphs: list[str]) -> list[str]:
     """The paragraphs before a "Related articles" / "More from" / "You might also like" heading
     in the last part of the body: what follows such a heading is links to other articles.
@@ -167,6 +200,15 @@ def _is_headline(paragraph: str, title: str) -> bool:
     words = _WORD.findall(paragraph.lower())
     return (
         len(words) >= 2 and f" {' '.join(words)} " in f" {' '.join(_WORD.findall(title.lower()))} "
+    )
+
+
+def is_furniture(paragraph: str) -> bool:
+    """True for a line that is site furniture wherever it stands: a cookie, newsletter or
+    sharing line, or the heading of a block of links to other articles."""
+    return _is_boilerplate(paragraph) or (
+        word_count(paragraph) <= _RELATED_HEADING_MAX_WORDS
+        and bool(_RELATED_HEADING.match(paragraph))
     )
 
 
