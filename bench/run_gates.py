@@ -39,6 +39,8 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
             ["bench/backlog_eval.py", "--entries", "181", "--polls", "3", "--check"],
         ),
         (
+            # issue 14 round 2 measured readability 0.9727, news 0.9700, all 0.9513; the floors
+            # leave ~0.005 for a new trafilatura release's drift (the pages do not change)
             "extract: word F1 on the real readability pages, the news pages, all usable pages",
             [
                 "bench/extract_eval.py",
@@ -47,11 +49,11 @@ def gates(corpus: Path) -> list[tuple[str, list[str]]]:
                 "--set",
                 "all",
                 "--min",
-                "readability=0.97",
+                "readability=0.967",
                 "--min",
-                "news=0.968",
+                "news=0.965",
                 "--min",
-                "all=0.95",
+                "all=0.947",
             ],
         ),
         (
