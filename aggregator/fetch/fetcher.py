@@ -281,9 +281,9 @@ def _unlink(response: httpx.Response) -> None:
     """Break the cycle between a closed response and httpx's stream bound to it.
 
     Left in place, it drags the request's whole graph (the request, the connection, h11's
-    state: ~50 objects) into cyclic garbage, which only the collector frees; at 10,000 feeds
-    a poll its passes held the event loop up to 150 ms. Unlinked, reference counting frees
-    them as soon as the fetch returns."""
+    state: ~50 objects) into cyclic garbage, which only the collector frees; in a poll of
+    10,000 feeds its passes held the event loop up to 150 ms. Unlinked, reference counting
+    frees them as soon as the fetch returns."""
     response.stream = _CLOSED
 
 
