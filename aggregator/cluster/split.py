@@ -99,7 +99,8 @@ def groups_to_split(
         return out
     # the groups that part must still each have their own headline name
     leaving = _settle(out[0], n, cos)
-    staying = [i for i in range(n) if i not in set(leaving)]
+    gone = set(leaving)
+    staying = [i for i in range(n) if i not in gone]
     ok = _leads(members, leaving, staying) and _leads(members, staying, leaving)
     return [leaving] if ok else []
 

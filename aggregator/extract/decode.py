@@ -156,7 +156,7 @@ def _galleries(tree: HtmlElement) -> list[HtmlElement]:
     found: list[HtmlElement] = []
     run: list[HtmlElement] = []
     story_words = 0
-    for el in _figures_and_paragraphs()(tree):
+    for el in _xpath(_FIGURES_AND_PARAGRAPHS)(tree):
         if el.tag == "figure":
             run.append(el)
             continue
@@ -171,28 +171,16 @@ def _galleries(tree: HtmlElement) -> list[HtmlElement]:
     return found if story_words >= GALLERY_STORY_WORDS else []
 
 
-@functools.cache
-def _figures_and_paragraphs() -> Callable[[HtmlElement], list[HtmlElement]]:
-    from lxml.etree import XPath
-
-    # in document order; figures inside figures and paragraphs inside figures do not count
-    return XPath(  # type: ignore[return-value]
-        "//figure[not(ancestor::figure)] | //p[not(ancestor::figure)]"
-    )
+# in document order; figures inside figures and paragraphs inside figures do not count
+_FIGURES_AND_PARAGRAPHS = "//figure[not(ancestor::figure)] | //p[not(ancestor::figure)]"
 
 
 @functools.cache
-def _widgets() -> Callable[[HtmlElement], list[HtmlElement]]:
+def _xpath(expression: str) -> Callable[[HtmlElement], list[HtmlElement]]:
+    """``expression`` compiled once (lxml imported on first use)."""
     from lxml.etree import XPath
 
-    return XPath(_WIDGETS)  # type: ignore[return-value]
-
-
-@functools.cache
-def _maybe_hidden() -> Callable[[HtmlElement], list[HtmlElement]]:
-    from lxml.etree import XPath
-
-    return XPath(_MAYBE_HIDDEN)  # type: ignore[return-value]
+    return XPath(expression)  # type: ignore[return-value]
 
 
 def tidy(tree: HtmlElement) -> None:
@@ -218,10 +206,10 @@ def tidy(tree: HtmlElement) -> None:
         caption.tag = "p"
     # a form's text boxes and pick lists hold what readers type or choose (an embed code, a
     # list of sections), not what they read; nor are a player's menus and toolbars
-    controls = list(tree.iter("textarea", "select")) + _widgets()(tree)
+    controls = list(tree.iter("textarea", "select")) + _xpath(_WIDGETS)(tree)
     hidden = [
         el
-        for el in _maybe_hidden()(tree)
+        for el in _xpath(_MAYBE_HIDDEN)(tree)
         if el.get("hidden") is not None
         or el.get("aria-hidden") == "true"
         or _HIDDEN_STYLE.search(el.get("style") or "")

@@ -185,10 +185,8 @@ def _without_related_tail(paragraphs: list[str]) -> list[str]:
     words = [word_count(p) for p in paragraphs]
     total, before = sum(words), 0
     for i, paragraph in enumerate(paragraphs):
-        if (
-            before >= max(RELATED_TAIL_AFTER * total, MIN_BODY_WORDS)
-            and words[i] <= _RELATED_HEADING_MAX_WORDS
-            and _RELATED_HEADING.match(paragraph)
+        if before >= max(RELATED_TAIL_AFTER * total, MIN_BODY_WORDS) and _is_related_heading(
+            paragraph, words[i]
         ):
             return paragraphs[:i]
         before += words[i]
@@ -206,10 +204,13 @@ def _is_headline(paragraph: str, title: str) -> bool:
 def is_furniture(paragraph: str) -> bool:
     """True for a line that is site furniture wherever it stands: a cookie, newsletter or
     sharing line, or the heading of a block of links to other articles."""
-    return _is_boilerplate(paragraph) or (
-        word_count(paragraph) <= _RELATED_HEADING_MAX_WORDS
-        and bool(_RELATED_HEADING.match(paragraph))
-    )
+    return _is_boilerplate(paragraph) or _is_related_heading(paragraph, word_count(paragraph))
+
+
+def _is_related_heading(paragraph: str, words: int) -> bool:
+    """A short line that is nothing but the heading of a block of links to other articles
+    ("Related articles", "More from ...", "You might also like"); ``words``: its word count."""
+    return words <= _RELATED_HEADING_MAX_WORDS and bool(_RELATED_HEADING.match(paragraph))
 
 
 def _is_boilerplate(paragraph: str) -> bool:
