@@ -44,11 +44,8 @@ def pinned(host: str, addresses: tuple[str, ...] | None) -> Iterator[None]:
         _PINNED.reset(token)
 
 
-class PinningBackend(httpcore.AsyncNetworkBackend):
-    """Wraps a network backend; connects to the pinned addresses when there are some."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
+class PinningBackend(AsyncioBackend):
+    """Plain asyncio connections (streams.py) to the pinned addresses when there are some."""
 
     async def connect_tcp(
         self,
@@ -60,11 +57,11 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         addresses = (_PINNED.get() or {}).get(host.lower())
         if not addresses:
-            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            return await super().connect_tcp(host, port, timeout, local_address, socket_options)
         failure: Exception | None = None
         for address in addresses:  # like getaddrinfo's order: the next one if one is down
             try:
-                return await self._inner.connect_tcp(
+                return await super().connect_tcp(
                     address, port, timeout, local_address, socket_options
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
@@ -72,21 +69,10 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
         assert failure is not None
         raise failure
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return await self._inner.connect_unix_socket(path, timeout, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
 
 def install_pinning(client: httpx.AsyncClient) -> bool:
-    """Put a PinningBackend, over streams.AsyncioBackend (plain asyncio connections, half
-    the CPU of httpcore's anyio streams), under the client's direct (non-proxy) pool.
+    """Put a PinningBackend (plain asyncio connections: half the CPU of httpcore's anyio
+    streams) under the client's direct (non-proxy) connection pool.
 
     httpx offers no public way to pass a network backend, so this reaches into
     ``client._transport._pool``; it checks every step and returns False (no pinning, the
@@ -101,5 +87,5 @@ def install_pinning(client: httpx.AsyncClient) -> bool:
         log.warning("connection pinning not installed: unexpected network backend %r", inner)
         return False
     if not isinstance(inner, PinningBackend):
-        pool._network_backend = PinningBackend(AsyncioBackend())
+        pool._network_backend = PinningBackend()
     return True

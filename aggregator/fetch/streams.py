@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import httpcore
@@ -177,20 +177,13 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                transport, buffer = await loop.create_connection(
-                    _Buffer, host, port, local_addr=local
-                )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"no connection within {timeout}s") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        assert isinstance(transport, asyncio.Transport)
-        sock = transport.get_extra_info("socket")
+        stream = await _opened(
+            loop.create_connection(_Buffer, host, port, local_addr=local), timeout
+        )
+        sock = stream.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
-        return AsyncioStream(transport, buffer)
+        return stream
 
     async def connect_unix_socket(
         self,
@@ -199,15 +192,22 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, buffer = await loop.create_unix_connection(_Buffer, path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"no connection within {timeout}s") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        assert isinstance(transport, asyncio.Transport)
-        return AsyncioStream(transport, buffer)
+        return await _opened(loop.create_unix_connection(_Buffer, path), timeout)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _opened(
+    opening: Awaitable[tuple[asyncio.BaseTransport, _Buffer]], timeout: float | None
+) -> AsyncioStream:
+    """The stream of a connection being opened, its failures in httpcore's words."""
+    try:
+        async with asyncio.timeout(timeout):
+            transport, buffer = await opening
+    except TimeoutError as exc:
+        raise httpcore.ConnectTimeout(f"no connection within {timeout}s") from exc
+    except OSError as exc:
+        raise httpcore.ConnectError(str(exc)) from exc
+    assert isinstance(transport, asyncio.Transport)
+    return AsyncioStream(transport, buffer)

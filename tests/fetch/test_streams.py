@@ -71,7 +71,7 @@ def client_trusting(ca: trustme.CA) -> httpx.AsyncClient:
 def backend_of(client: httpx.AsyncClient) -> object:
     backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
     assert isinstance(backend, PinningBackend)
-    return backend._inner
+    return backend
 
 
 def test_the_installed_backend_is_asyncio_and_carries_plain_http(
