@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import settings
 
@@ -18,6 +21,19 @@ _PROXY_VARIABLES = (
     "https_proxy",
     "all_proxy",
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _config_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # the config cache (aggregator/config/cache.py) of this run, not the user's ~/.cache;
+    # the daemons and commands the tests start inherit it
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
 
 
 @pytest.fixture(autouse=True)

@@ -677,7 +677,7 @@ feeds:
 def test_the_c_parser_reads_what_the_pure_loader_reads_with_the_same_lines() -> None:
     from ruamel.yaml import YAML
 
-    from aggregator.config.model import _NOT_READ, _fast_load
+    from aggregator.config.reading import _NOT_READ, _fast_load
 
     fast = _fast_load(_TRICKY)
     assert fast is not _NOT_READ  # ruamel.yaml.clib is a dependency on CPython
