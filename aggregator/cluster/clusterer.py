@@ -64,6 +64,22 @@ class _Candidate(NamedTuple):
     features: dict[str, float]
 
 
+def features_of(doc: ClusterDoc, title_weight: float) -> Features:
+    """The article's terms and names (``Clusterer.features``): a function of the article and
+    one setting, so that a worker process can compute it where the text is first known."""
+    title_terms = Counter(textmod.terms(doc.title))
+    body = doc.text or ""
+    counts: dict[str, float] = dict(Counter(textmod.terms(body)))
+    for term, n in title_terms.items():
+        counts[term] = counts.get(term, 0.0) + title_weight * n
+    # an outlet's own name is in its bylines and datelines, whatever the event
+    for term in textmod.terms(doc.source or ""):
+        counts.pop(term, None)
+        title_terms.pop(term, None)
+    names = frozenset(textmod.names(body)) if body else frozenset()
+    return Features(counts, title_terms, names)
+
+
 class Clusterer(Amending):
     """Stateful online clusterer; one instance per stream (not thread-safe)."""
 
@@ -128,18 +144,7 @@ class Clusterer(Amending):
 
     def features(self, doc: ClusterDoc) -> Features:
         """The article's terms and names: the part of ``add`` that depends on it alone."""
-        s = self.settings
-        title_terms = Counter(textmod.terms(doc.title))
-        body = doc.text or ""
-        counts: dict[str, float] = dict(Counter(textmod.terms(body)))
-        for term, n in title_terms.items():
-            counts[term] = counts.get(term, 0.0) + s.title_weight * n
-        # an outlet's own name is in its bylines and datelines, whatever the event
-        for term in textmod.terms(doc.source or ""):
-            counts.pop(term, None)
-            title_terms.pop(term, None)
-        names = frozenset(textmod.names(body)) if body else frozenset()
-        return Features(counts, title_terms, names)
+        return features_of(doc, self.settings.title_weight)
 
     def restore(self, doc: ClusterDoc, story_id: str) -> None:
         """Replay a stored placement at start-up (window's articles in time order).

@@ -110,10 +110,12 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
-def entry_link(url: str) -> str:
+def entry_link(url: str, canonical: str | None = None) -> str:
     """The canonical URL with the fragment kept: inside one feed, ``entries.php#111`` and
-    ``entries.php#110`` are two items of a newsletter, not one page listed twice."""
-    canonical = canonical_url(url)
+    ``entries.php#110`` are two items of a newsletter, not one page listed twice.
+    ``canonical``: ``canonical_url(url)``, when the caller has it already."""
+    if canonical is None:
+        canonical = canonical_url(url)
     try:
         fragment = urlsplit(url.strip()).fragment
     except ValueError:

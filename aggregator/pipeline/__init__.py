@@ -56,7 +56,7 @@ from aggregator.pipeline.decide import (
     next_poll,
 )
 from aggregator.pipeline.heap import settle_heap
-from aggregator.pipeline.ingest import YIELD_EVERY, Ingest, batched, yielding
+from aggregator.pipeline.ingest import YIELD_EVERY, Ingest, batched, give_turn, yielding
 from aggregator.pipeline.pages import Pages
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
 from aggregator.store import FeedState, Store
@@ -219,7 +219,7 @@ class Pipeline:
                 await in_flight.acquire()
                 tasks[i] = asyncio.create_task(one(feeds[i]))
                 if len(tasks) % START_BATCH == 0:
-                    await asyncio.sleep(0)
+                    await give_turn()
         except BaseException:  # cancelled while starting: the started polls go too
             for task in tasks.values():
                 task.cancel()
@@ -272,13 +272,13 @@ class Pipeline:
             return self._outcome(feed, ok_state, "not-modified")
         try:
             with timer.stage("parse"):
-                parsed = await self._parse(response)
+                parsed, feed_prepared = await self._parse(response, feed)
         except FeedError as exc:
             return self._failed(feed, state, exc)
         for warning in parsed.warnings:
             log.info("%s: %s", feed.url, warning)
         outcome = self._outcome(feed, changed_state(ok_state, parsed, digest, now), "ok")
-        fresh: list[tuple[ParsedEntry, str | None, str, str]] = []
+        fresh: list[tuple[ParsedEntry, str | None, str, str, Prepared]] = []
         keys: set[str] = set()
         identify_started = time.perf_counter()  # canonical URLs, exact-duplicate lookups
         keep = newest_indexes(parsed.entries, MAX_ENTRIES_PER_POLL)
@@ -290,10 +290,16 @@ class Pipeline:
                 len(keep),
             )
         entries = [e for i, e in enumerate(parsed.entries) if i in keep]
-        links = Counter(entry_link(e.url) for e in entries if e.url)
-        for entry in entries:
-            canonical = canonical_url(entry.url) if entry.url else None
-            link = entry_link(entry.url) if entry.url else None
+        entry_prepared = [p for i, p in enumerate(feed_prepared) if i in keep]
+        canonicals = [canonical_url(e.url) if e.url else None for e in entries]
+        entry_links = [
+            entry_link(e.url, c) if e.url and c is not None else None
+            for e, c in zip(entries, canonicals, strict=True)
+        ]
+        links = Counter(link for link in entry_links if link is not None)
+        for entry, canonical, link, prep in zip(
+            entries, canonicals, entry_links, entry_prepared, strict=True
+        ):
             title = entry_title(entry)
             key = article_key(feed.url, entry.guid, link, title, entry.content or entry.summary)
             own = (key, legacy_key(feed.url, entry.guid, canonical, title))
@@ -313,10 +319,10 @@ class Pipeline:
             if key in keys:
                 continue
             keys.add(key)
-            fresh.append((entry, canonical, key, title))
+            fresh.append((entry, canonical, key, title, prep))
         timer.add("identify", time.perf_counter() - identify_started)
         with_page = newest_indexes([item[0] for item in fresh], MAX_PAGES_PER_POLL)
-        for i, (entry, _, key, _) in enumerate(fresh):
+        for i, (entry, _, key, _, _) in enumerate(fresh):
             if self.pages.wanted(feed, entry.url):
                 if i in with_page:
                     outcome.pages_tried += 1
@@ -331,21 +337,26 @@ class Pipeline:
             )
         )
         outcome.articles = [article for article, _ in made]
-        outcome.prepared = {article.key: prep for article, prep in made if prep is not None}
+        outcome.prepared = {article.key: prep for article, prep in made}
         return outcome
 
-    async def _parse(self, response: FetchResult) -> ParsedFeed:
-        """parse_feed off the event loop: in the extraction workers when there are any (a
-        thread would hold the loop's interpreter lock), else in a thread. Imported here: a
-        pass whose feeds all answer 304 never loads feedparser (~60 ms of start-up)."""
-        from aggregator.parse.feed import parse_feed
+    async def _parse(
+        self, response: FetchResult, feed: FeedConfig
+    ) -> tuple[ParsedFeed, list[Prepared]]:
+        """parse_feed, and each entry prepared for dedupe and clustering (prepare.py), off the
+        event loop: in the extraction workers when there are any (a thread would hold the
+        loop's interpreter lock), else in a thread. Imported here: a pass whose feeds all
+        answer 304 never loads feedparser (~60 ms of start-up)."""
+        from aggregator.pipeline.prepare import parse_prepared
 
         job = functools.partial(
-            parse_feed,
+            parse_prepared,
             response.content,
             url=response.final_url,
             content_type=response.content_type,
             headers=response.headers,
+            source=feed.name,
+            title_weight=self.clusterer.settings.title_weight,
         )
         if self.extractor is None:
             return await asyncio.to_thread(job)

@@ -19,8 +19,8 @@ from aggregator.errors import FetchError
 from aggregator.extract.body import Extractor, choose_text
 from aggregator.fetch.fetcher import Fetcher
 from aggregator.identity.keys import content_hash
-from aggregator.identity.near import shingles
 from aggregator.identity.urls import is_http_url
+from aggregator.pipeline.prepare import feed_text, prepared
 from aggregator.pipeline.records import FeedOutcome, Prepared, cluster_doc
 from aggregator.store import Store
 from aggregator.timing import StageTimer
@@ -45,23 +45,25 @@ class Pages:
         canonical: str | None,
         key: str,
         title: str,
+        feed_prepared: Prepared,
         now: datetime,
         timer: StageTimer,
         *,
         fetch_page: bool = True,
-    ) -> tuple[NewArticle, Prepared | None]:
-        """The new article, and what dedupe and clustering will need of it when its page was
-        fetched (computed here, while other pages are still on their way, the ordered tail of
-        the poll has less to do; an article from the feed alone has not waited for anything,
-        so its share stays in the tail, which gives the event loop its turns)."""
-        feed_text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
-        text, text_source = feed_text, "feed" if feed_text else "none"
+    ) -> tuple[NewArticle, Prepared]:
+        """The new article, and what dedupe and clustering will need of it: ``feed_prepared``
+        (prepare.py, from ``title`` and the entry's own text, done where the feed was parsed)
+        when the article keeps its feed's text, else computed here from the page's text,
+        while other pages are still on their way, so the ordered tail of the poll has less
+        to do."""
+        own_text = feed_text(entry)
+        text, text_source = own_text, "feed" if own_text else "none"
         author, image, language, published = entry.author, entry.image, None, None
         fetched_page = False
         if fetch_page and entry.url and self.wanted(feed, entry.url):
-            extracted = await self.extract(feed, entry.url, feed_text, title, timer)
+            extracted = await self.extract(feed, entry.url, own_text, title, timer)
             if extracted is not None:
-                text, text_source = choose_text(extracted, feed_text)
+                text, text_source = choose_text(extracted, own_text)
                 fetched_page = True
                 author = author or extracted.author
                 image = image or extracted.image
@@ -87,11 +89,10 @@ class Pages:
             tags=tuple(feed.tags),
         )
         if not fetched_page:
-            return article, None
+            return article, feed_prepared
         with timer.stage("prepare"):
-            doc = cluster_doc(article)
-            prepared = Prepared(self.clusterer.features(doc), shingles(doc.text))
-        return article, prepared
+            ready = prepared(cluster_doc(article), self.clusterer.settings.title_weight)
+        return article, ready
 
     def wanted(self, feed: FeedConfig, url: str | None) -> bool:
         return bool(feed.extract and url and is_http_url(url) and self.extractor is not None)

@@ -99,6 +99,23 @@ def test_storing_gives_the_loop_a_turn_between_articles(pipeline):
     assert {1, 2} <= set(seen)  # the watcher ran while the store was part-way through
 
 
+def test_a_timer_due_during_a_stretch_runs_before_the_next_stretch():
+    """A timer that fell due while storing ran (a reader's timeout, the lag probe) runs at
+    the next turn, not after one more stretch: the loop's ready queue put the storing task
+    first, ahead of the timers found due in the same iteration."""
+    order: list[str] = []
+
+    def steps():
+        loop = asyncio.get_running_loop()
+        for n in range(3):
+            order.append(f"stretch {n}")
+            loop.call_later(0, order.append, f"timer {n}")
+            yield
+
+    asyncio.run(ingest.yielding(steps(), every=0.0))
+    assert order == ["stretch 0", "timer 0", "stretch 1", "timer 1", "stretch 2", "timer 2"]
+
+
 def test_restoring_the_window_at_start_up_gives_the_loop_turns(tmp_path, monkeypatch, database):
     """The daemon's start-up restore yields like storing does (here: a clock that says every
     step took a second), and restores what the blocking warm_up restores."""

@@ -1,0 +1,49 @@
+"""What dedupe and clustering need of one article alone (its terms, names and shingles),
+computed where its text is first known, off the ordered tail of the poll.
+
+A feed's entries are prepared in the worker process that parses the feed (``parse_prepared``):
+an article that keeps its feed's text, as most do on a first pass and all do on feeds with
+``extract: false``, reaches the tail with its share done on the other core. An article whose
+page is extracted is prepared again from its page's text, on the loop while other pages are
+on their way (pages.py). The tail checks nothing: the same inputs give the same result
+wherever it is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aggregator.cluster.clusterer import features_of
+from aggregator.identity.near import shingles
+from aggregator.pipeline.decide import entry_title
+from aggregator.pipeline.records import Prepared
+from aggregator.types import ClusterDoc, ParsedEntry, ParsedFeed
+
+
+def feed_text(entry: ParsedEntry) -> str:
+    """The entry's own text: its content, or its summary when that is longer."""
+    return entry.content if len(entry.content) >= len(entry.summary) else entry.summary
+
+
+def prepared(doc: ClusterDoc, title_weight: float) -> Prepared:
+    return Prepared(features_of(doc, title_weight), shingles(doc.text))
+
+
+def parse_prepared(
+    content: bytes,
+    *,
+    url: str,
+    content_type: str,
+    headers: Mapping[str, str] | None,
+    source: str,
+    title_weight: float,
+) -> tuple[ParsedFeed, list[Prepared]]:
+    """parse_feed, and each entry prepared from its headline and feed text as the article
+    ``source`` lists would be (run in a worker: everything here is picklable)."""
+    from aggregator.parse.feed import parse_feed  # feedparser: only where a feed changed
+
+    parsed = parse_feed(content, url=url, content_type=content_type, headers=headers)
+    return parsed, [
+        prepared(ClusterDoc("", entry_title(e), feed_text(e), None, source), title_weight)
+        for e in parsed.entries
+    ]
