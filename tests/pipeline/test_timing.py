@@ -99,21 +99,36 @@ def test_storing_gives_the_loop_a_turn_between_articles(pipeline):
     assert {1, 2} <= set(seen)  # the watcher ran while the store was part-way through
 
 
-def test_a_timer_due_during_a_stretch_runs_before_the_next_stretch():
-    """A timer that fell due while storing ran (a reader's timeout, the lag probe) runs at
-    the next turn, not after one more stretch: the loop's ready queue put the storing task
-    first, ahead of the timers found due in the same iteration."""
+def test_a_task_woken_during_a_stretch_runs_before_the_next_stretch():
+    """A task whose timer fell due while storing ran (a reader's request, another poll, the
+    lag probe) runs before the next stretch, not after it. The loop runs its ready queue in
+    order: the storing task, put back first, went ahead of the timer found due in the same
+    iteration, and a task woken by that timer is one hop further back again."""
     order: list[str] = []
 
-    def steps():
+    async def main() -> None:
         loop = asyncio.get_running_loop()
-        for n in range(3):
-            order.append(f"stretch {n}")
-            loop.call_later(0, order.append, f"timer {n}")
-            yield
+        woken: asyncio.Queue[int] = asyncio.Queue()
 
-    asyncio.run(ingest.yielding(steps(), every=0.0))
-    assert order == ["stretch 0", "timer 0", "stretch 1", "timer 1", "stretch 2", "timer 2"]
+        async def sleeper() -> None:
+            while (n := await woken.get()) >= 0:
+                order.append(f"woken {n}")
+
+        task = asyncio.create_task(sleeper())
+        await asyncio.sleep(0)
+
+        def steps():
+            for n in range(3):
+                order.append(f"stretch {n}")
+                loop.call_later(0, woken.put_nowait, n)  # due at once: the timer fires
+                yield
+
+        await ingest.yielding(steps(), every=0.0)
+        woken.put_nowait(-1)
+        await task
+
+    asyncio.run(main())
+    assert order == ["stretch 0", "woken 0", "stretch 1", "woken 1", "stretch 2", "woken 2"]
 
 
 def test_restoring_the_window_at_start_up_gives_the_loop_turns(tmp_path, monkeypatch, database):
