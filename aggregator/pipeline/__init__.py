@@ -3,9 +3,10 @@
     for each feed, concurrently (the fetcher keeps it polite):
         response = fetch feed, conditional GET          # 304 or the same bytes: done, nothing parsed
         feed = parse(response), in a worker process      # RSS / Atom / RDF / JSON Feed
+            with each entry's terms, names and shingles from its own text, in that worker
         for each entry: known already (guid / canonical URL)? remember this feed listed it; skip
         for each new entry: fetch its page (address-guarded), extract the body in a worker;
-                            the feed's own text when that fails; then its terms, names and
+                            the feed's own text when that fails; a page's terms, names and
                             shingles, while other pages are still on their way; past the
                             poll's page cap, the page is deferred (the feed's text until then)
         pages deferred by earlier polls, within the cap's rest, even when the feed is unchanged
@@ -21,7 +22,7 @@ Stages never call each other; they get plain records and return plain records. H
 polls, up to each feed's outcome; ingest.py: the ordered tail (the second loop); records.py:
 the records the pipeline hands out; decide.py: what needs no I/O (a feed's next state, which
 of its entries are read); pages.py: one article's page, fetched and extracted, and the
-pages earlier polls deferred.
+pages earlier polls deferred; prepare.py: what dedupe and clustering need of an article alone.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from aggregator.pipeline.decide import (
 from aggregator.pipeline.heap import settle_heap
 from aggregator.pipeline.ingest import YIELD_EVERY, Ingest, batched, give_turn, yielding
 from aggregator.pipeline.pages import Pages
+from aggregator.pipeline.prepare import parse_prepared
 from aggregator.pipeline.records import FeedOutcome, IngestCounts, PollReport, Prepared, cluster_doc
 from aggregator.store import FeedState, Store
 from aggregator.timing import StageTimer
@@ -345,10 +347,8 @@ class Pipeline:
     ) -> tuple[ParsedFeed, list[Prepared]]:
         """parse_feed, and each entry prepared for dedupe and clustering (prepare.py), off the
         event loop: in the extraction workers when there are any (a thread would hold the
-        loop's interpreter lock), else in a thread. Imported here: a pass whose feeds all
-        answer 304 never loads feedparser (~60 ms of start-up)."""
-        from aggregator.pipeline.prepare import parse_prepared
-
+        loop's interpreter lock), else in a thread. A pass whose feeds all answer 304 never
+        loads feedparser (~60 ms of start-up): parse_prepared imports it."""
         job = functools.partial(
             parse_prepared,
             response.content,
