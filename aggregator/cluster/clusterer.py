@@ -38,6 +38,7 @@ from aggregator.cluster.split import Member
 from aggregator.cluster.stories import ExpiringMap, Story, StoryIndex
 from aggregator.cluster.vectors import DocumentFrequencies, Vector, weigh
 from aggregator.types import ClusterDoc, Placement
+from aggregator.words import fold, tokens
 
 
 class Features(NamedTuple):
@@ -64,12 +65,17 @@ class _Candidate(NamedTuple):
     features: dict[str, float]
 
 
-def features_of(doc: ClusterDoc, title_weight: float) -> Features:
+def features_of(
+    doc: ClusterDoc, title_weight: float, body_tokens: list[str] | None = None
+) -> Features:
     """The article's terms and names (``Clusterer.features``): a function of the article and
-    one setting, so that a worker process can compute it where the text is first known."""
+    one setting, so that a worker process can compute it where the text is first known.
+    ``body_tokens``: ``words.tokens(words.fold(doc.text))``, when the caller has it."""
     title_terms = Counter(textmod.terms(doc.title))
     body = doc.text or ""
-    counts: dict[str, float] = dict(Counter(textmod.terms(body)))
+    if body_tokens is None:
+        body_tokens = tokens(fold(body))
+    counts: dict[str, float] = dict(Counter(textmod.terms_of(body_tokens)))
     for term, n in title_terms.items():
         counts[term] = counts.get(term, 0.0) + title_weight * n
     # an outlet's own name is in its bylines and datelines, whatever the event

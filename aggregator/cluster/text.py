@@ -67,8 +67,13 @@ def term_of(folded: str) -> str | None:
 
 def terms(text: str) -> list[str]:
     """Content terms of a text, in order, repeats kept."""
+    return terms_of(tokens(fold(text)))
+
+
+def terms_of(folded_tokens: list[str]) -> list[str]:
+    """``terms`` of a text whose ``tokens(fold(text))`` the caller has already."""
     out = []
-    for token in tokens(fold(text)):
+    for token in folded_tokens:
         term = term_of(token)
         if term is not None:
             out.append(term)

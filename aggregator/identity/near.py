@@ -29,7 +29,11 @@ COMMON_LIMIT = 40  # a shingle in this many live bodies is boilerplate, not evid
 
 def shingles(text: str) -> frozenset[int]:
     """The sampled shingle hashes of a body; empty when the body is too short."""
-    words = tokens(fold(text))
+    return shingles_of(tokens(fold(text)))
+
+
+def shingles_of(words: list[str]) -> frozenset[int]:
+    """``shingles`` of a body whose ``tokens(fold(text))`` the caller has already."""
     if len(words) < MIN_WORDS:
         return frozenset()
     grams = (" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))

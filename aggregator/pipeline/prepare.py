@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aggregator.cluster.clusterer import features_of
-from aggregator.identity.near import shingles
+from aggregator.identity.near import shingles_of
 from aggregator.pipeline.decide import entry_title
 from aggregator.pipeline.records import Prepared
 from aggregator.types import ClusterDoc, ParsedEntry, ParsedFeed
+from aggregator.words import fold, tokens
 
 
 def feed_text(entry: ParsedEntry) -> str:
@@ -26,7 +27,8 @@ def feed_text(entry: ParsedEntry) -> str:
 
 
 def prepared(doc: ClusterDoc, title_weight: float) -> Prepared:
-    return Prepared(features_of(doc, title_weight), shingles(doc.text))
+    words = tokens(fold(doc.text or ""))  # folded and split once, for both
+    return Prepared(features_of(doc, title_weight, words), shingles_of(words))
 
 
 def parse_prepared(
