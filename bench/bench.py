@@ -19,6 +19,9 @@ Sections (each with the machine it ran on; repeated runs give median and spread)
   extraction     per-page CPU of the extractor on generated and on the real corpus pages
   reader         the same generated feeds polled by lemon24/reader and by `aggregator run
                  --once`, first and unchanged pass, as ratios (bench/versus_reader.py)
+  real pages     the corpus's 252 real article pages served as 16 outlets' feeds through
+                 `aggregator run --once`: pages/s, CPU per page, and the word F1 of what was
+                 stored against the pages' truth (bench/real_ingest.py)
 
 Politeness: the generated outlets are spread over 50 loopback hosts (127.0.1.1-50) and the
 bench config sets host_delay 0 and per_host = concurrency, so the figures measure the
@@ -1154,6 +1157,16 @@ def main(argv: list[str] | None = None) -> int:
     if want(title):
         r = timed_section(title, lambda: extraction_costs(20, sizes.real_pages))
         sections.append((title, report_extraction(r)))
+    title = "First ingest of real pages"
+    if want(title) and (CORPUS / "pages" / "manifest.jsonl").exists():
+        from bench import real_ingest
+
+        with tempfile.TemporaryDirectory(prefix="agg-bench-real-") as tmp:
+            out = Path(tmp) / "real.md"
+            argv = ["--repeats", str(sizes.repeats), "--output", str(out)]
+            timed_section(title, lambda: real_ingest.main(argv))
+            body = out.read_text(encoding="utf-8").split("\n", 2)[2]  # its own heading off
+        sections.append((title, body))
     text = write_report(info, sections, args)
     if args.only and output is not None and output.exists():
         # a partial run replaces its own sections in the report and keeps the others
