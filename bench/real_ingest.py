@@ -68,6 +68,7 @@ sys.path.insert(0, str(PROJECT))
 
 from aggregator.pipeline import MAX_PAGES_PER_POLL  # noqa: E402
 from bench.extract_eval import DEFAULT_CORPUS, SETS, load_pages, word_f1  # noqa: E402
+from bench.pipeline_eval import LOCAL_SETTINGS  # noqa: E402
 from tests.support.localsite import LocalSite  # noqa: E402
 
 TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
@@ -233,16 +234,7 @@ def write_config(path: Path, feeds: list[tuple[str, str]]) -> None:
     lines = ["feeds:"]
     for outlet, url in feeds:
         lines += [f"  - url: {url}", f"    name: {outlet}"]
-    # pipeline_eval.py's settings: pages come from the feed's own host (127.0.0.1), which the
-    # address guard trusts; no politeness spacing for a local server; dates are all recent
-    lines += [
-        "settings:",
-        "  concurrency: 32",
-        "  per_host: 8",
-        "  host_delay: 0s",
-        "  window: 3650d",
-        "  max_feed_bytes: 100MB",
-    ]
+    lines += LOCAL_SETTINGS  # pipeline_eval.py's: a local server's outlets
     path.write_text("\n".join(lines) + "\n")
 
 
