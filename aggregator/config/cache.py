@@ -6,8 +6,9 @@ One file per feeds.yaml path, under ``$XDG_CACHE_HOME/newsroom-aggregator/config
 ``~/.cache/...``): the pickled `Config` with the key it was made under. The key covers all that
 the result depends on: the file's bytes and absolute path (a relative ``storage`` is anchored
 on its directory), the home directory (``~`` in ``storage``) and the code that reads it (the
-size and modification time of each module of ``aggregator/config`` and of the URL helpers it
-calls). Anything else, a stale or broken entry included, reads the file afresh; only a file
+size and modification time of each module of ``aggregator/config``, of the URL helpers it
+calls, and of the installed pydantic, pydantic-core and ruamel.yaml, found without importing
+them: an upgrade reinstalls their files). Anything else, a stale or broken entry included, reads the file afresh; only a file
 that validated is cached. Where the directory cannot be written (a read-only home), nothing is
 cached and nothing fails.
 
@@ -18,6 +19,7 @@ write, so the cache holds no more trust than feeds.yaml itself.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import pickle
@@ -34,6 +36,7 @@ FORMAT = b"config-cache 1"
 _PACKAGE = Path(aggregator.__file__).resolve().parent
 # the modules whose code decides what a feeds.yaml reads as
 _CODE = [*sorted((_PACKAGE / "config").glob("*.py")), _PACKAGE / "identity" / "urls.py"]
+_LIBRARIES = ("pydantic", "pydantic_core", "ruamel.yaml")
 
 
 class Key(NamedTuple):
@@ -59,12 +62,12 @@ def key(path: Path, data: bytes) -> Key | None:
     for part in (where, os.path.expanduser("~").encode(), aggregator.__version__.encode()):
         digest.update(len(part).to_bytes(8, "big") + part)
     digest.update(sys.version.encode())
-    for module in _CODE:
+    for module in [*_CODE, *_library_files()]:
         try:
             info = module.stat()
         except OSError:
             continue
-        digest.update(f"{module.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+        digest.update(f"{module}:{info.st_size}:{info.st_mtime_ns};".encode())
     digest.update(hashlib.sha256(data).digest())
     name = hashlib.sha256(where).hexdigest()[:32] + ".pickle"
     return Key(folder / name, digest.digest())
@@ -108,6 +111,19 @@ def put(entry: Key | None, value: object) -> None:
             raise
     except Exception as exc:  # read-only home, full disk: the next start reads the file
         log.debug("config cache not written to %s: %s", folder, exc)
+
+
+def _library_files() -> list[Path]:
+    """The installed libraries' package files, located without importing them."""
+    found = []
+    for name in _LIBRARIES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin:
+            found.append(Path(spec.origin))
+    return found
 
 
 def _private(info: os.stat_result) -> bool:

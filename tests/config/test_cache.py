@@ -58,7 +58,7 @@ def test_a_cached_start_loads_neither_ruamel_nor_pydantic(tmp_path: Path, cache_
         "import sys; from aggregator.config.model import load_config; "
         f"c = load_config({str(path)!r}); "
         "print(c.feeds[0].url, sorted(m for m in sys.modules "
-        "if m.split('.')[0] in ('ruamel', 'pydantic')))"
+        "if m.startswith(('ruamel.yaml', 'pydantic'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=os.environ
@@ -143,3 +143,14 @@ def test_entries_of_other_code_are_stale(
     write(module, "RULES = 22\n")  # an upgrade changed how feeds.yaml reads
     after = cache.key(path, path.read_bytes())
     assert after != before and cache.get(after) is None
+
+
+def test_entries_made_under_other_libraries_are_stale(
+    tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = write(tmp_path / "site" / "pydantic" / "__init__.py", "VERSION = '2.1'\n")
+    monkeypatch.setattr(cache, "_library_files", lambda: [library])
+    path = write(tmp_path / "feeds.yaml", FEEDS)
+    before = cache.key(path, path.read_bytes())
+    write(library, "VERSION = '2.12'\n")  # pip installed another release
+    assert cache.key(path, path.read_bytes()) != before
