@@ -274,13 +274,15 @@ class Pipeline:
             return self._outcome(feed, ok_state, "not-modified")
         try:
             with timer.stage("parse"):
-                parsed, feed_prepared = await self._parse(response, feed)
+                # a feed read before mostly lists stored entries: not worth preparing all
+                first_read = state.content_hash is None
+                parsed, feed_prepared = await self._parse(response, feed, first_read)
         except FeedError as exc:
             return self._failed(feed, state, exc)
         for warning in parsed.warnings:
             log.info("%s: %s", feed.url, warning)
         outcome = self._outcome(feed, changed_state(ok_state, parsed, digest, now), "ok")
-        fresh: list[tuple[ParsedEntry, str | None, str, str, Prepared]] = []
+        fresh: list[tuple[ParsedEntry, str | None, str, str, Prepared | None]] = []
         keys: set[str] = set()
         identify_started = time.perf_counter()  # canonical URLs, exact-duplicate lookups
         keep = newest_indexes(parsed.entries, MAX_ENTRIES_PER_POLL)
@@ -339,14 +341,14 @@ class Pipeline:
             )
         )
         outcome.articles = [article for article, _ in made]
-        outcome.prepared = {article.key: prep for article, prep in made}
+        outcome.prepared = {article.key: prep for article, prep in made if prep is not None}
         return outcome
 
     async def _parse(
-        self, response: FetchResult, feed: FeedConfig
-    ) -> tuple[ParsedFeed, list[Prepared]]:
-        """parse_feed, and each entry prepared for dedupe and clustering (prepare.py), off the
-        event loop: in the extraction workers when there are any (a thread would hold the
+        self, response: FetchResult, feed: FeedConfig, prepare: bool
+    ) -> tuple[ParsedFeed, list[Prepared | None]]:
+        """parse_feed, and with ``prepare`` each entry prepared for dedupe and clustering
+        (prepare.py), off the event loop: in the extraction workers when there are any (a thread would hold the
         loop's interpreter lock), else in a thread. A pass whose feeds all answer 304 never
         loads feedparser (~60 ms of start-up): parse_prepared imports it."""
         job = functools.partial(
@@ -356,7 +358,7 @@ class Pipeline:
             content_type=response.content_type,
             headers=response.headers,
             source=feed.name,
-            title_weight=self.clusterer.settings.title_weight,
+            title_weight=self.clusterer.settings.title_weight if prepare else None,
         )
         if self.extractor is None:
             return await asyncio.to_thread(job)

@@ -45,17 +45,17 @@ class Pages:
         canonical: str | None,
         key: str,
         title: str,
-        feed_prepared: Prepared,
+        feed_prepared: Prepared | None,
         now: datetime,
         timer: StageTimer,
         *,
         fetch_page: bool = True,
-    ) -> tuple[NewArticle, Prepared]:
+    ) -> tuple[NewArticle, Prepared | None]:
         """The new article, and what dedupe and clustering will need of it: ``feed_prepared``
-        (prepare.py, from ``title`` and the entry's own text, done where the feed was parsed)
-        when the article keeps its feed's text, else computed here from the page's text,
-        while other pages are still on their way, so the ordered tail of the poll has less
-        to do."""
+        (prepare.py, from ``title`` and the entry's own text, done where the feed was parsed,
+        or None: then the tail computes it) when the article keeps its feed's text, else
+        computed here from the page's text, while other pages are still on their way, so
+        the ordered tail of the poll has less to do."""
         own_text = feed_text(entry)
         text, text_source = own_text, "feed" if own_text else "none"
         author, image, language, published = entry.author, entry.image, None, None

@@ -1,12 +1,14 @@
 """What dedupe and clustering need of one article alone (its terms, names and shingles),
 computed where its text is first known, off the ordered tail of the poll.
 
-A feed's entries are prepared in the worker process that parses the feed (``parse_prepared``):
-an article that keeps its feed's text, as most do on a first pass and all do on feeds with
-``extract: false``, reaches the tail with its share done on the other core. An article whose
-page is extracted is prepared again from its page's text, on the loop while other pages are
-on their way (pages.py). The tail checks nothing: the same inputs give the same result
-wherever it is computed.
+The first time a feed is read, all its entries are new: they are prepared in the worker
+process that parses it (``parse_prepared``), and an article that keeps its feed's text, as
+most do on a first pass and all do on feeds with ``extract: false``, reaches the tail with its
+share done. A feed read before mostly lists entries already stored: preparing them all would
+be work thrown away, so its new articles are prepared in the tail, as before. An article whose
+page is extracted is prepared from its page's text, on the loop while other pages are on
+their way (pages.py). The tail checks nothing: the same inputs give the same result wherever
+it is computed.
 """
 
 from __future__ import annotations
@@ -38,13 +40,16 @@ def parse_prepared(
     content_type: str,
     headers: Mapping[str, str] | None,
     source: str,
-    title_weight: float,
-) -> tuple[ParsedFeed, list[Prepared]]:
+    title_weight: float | None,
+) -> tuple[ParsedFeed, list[Prepared | None]]:
     """parse_feed, and each entry prepared from its headline and feed text as the article
-    ``source`` lists would be (run in a worker: everything here is picklable)."""
+    ``source`` lists would be; ``title_weight`` None: none prepared (a feed read before).
+    Run in a worker: everything here is picklable."""
     from aggregator.parse.feed import parse_feed  # feedparser: only where a feed changed
 
     parsed = parse_feed(content, url=url, content_type=content_type, headers=headers)
+    if title_weight is None:
+        return parsed, [None] * len(parsed.entries)
     return parsed, [
         prepared(ClusterDoc("", entry_title(e), feed_text(e), None, source), title_weight)
         for e in parsed.entries
