@@ -3,7 +3,7 @@
     for each feed, concurrently (the fetcher keeps it polite):
         response = fetch feed, conditional GET          # 304 or the same bytes: done, nothing parsed
         feed = parse(response), in a worker process      # RSS / Atom / RDF / JSON Feed
-            with each entry's terms, names and shingles from its own text, in that worker
+            and, the feed's first time, each entry's terms, names and shingles, there too
         for each entry: known already (guid / canonical URL)? remember this feed listed it; skip
         for each new entry: fetch its page (address-guarded), extract the body in a worker;
                             the feed's own text when that fails; a page's terms, names and
