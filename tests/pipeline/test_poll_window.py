@@ -9,14 +9,9 @@ import httpx
 import pytest
 
 import aggregator.pipeline as pipeline_module
-from aggregator.cluster.clusterer import Clusterer
 from aggregator.config.model import FeedConfig
-from aggregator.fetch.fetcher import Fetcher, FetchLimits
-from aggregator.identity.near import NearDuplicates
-from aggregator.pipeline import Pipeline
 from aggregator.pipeline.decide import host_turns
-from aggregator.store.engine import location
-from aggregator.store.sql import SqlStore
+from tests.support.mock_pipeline import mock_pipeline
 
 
 def feeds(*urls: str) -> list[FeedConfig]:
@@ -65,20 +60,8 @@ def test_a_poll_never_runs_more_than_in_flight_feeds_at_once(
     urls += [f"http://{name}.test/feed.xml" for name in ("one", "two", "three")]
 
     async def run() -> pipeline_module.PollReport:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        store = SqlStore(location(tmp_path))
-        pipeline = Pipeline(
-            store,
-            Fetcher(client, FetchLimits(host_delay=0, per_host=8)),
-            None,
-            Clusterer(),
-            NearDuplicates(),
-        )
-        try:
+        async with mock_pipeline(tmp_path, handler) as pipeline:
             return await pipeline.poll(feeds(*urls))
-        finally:
-            await client.aclose()
-            store.close()
 
     report = asyncio.run(run())
     assert report.not_modified == len(urls)

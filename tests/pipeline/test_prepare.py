@@ -14,15 +14,12 @@ import pytest
 import aggregator.pipeline as pipeline_module
 from aggregator.cluster.clusterer import Clusterer
 from aggregator.config.model import FeedConfig
-from aggregator.fetch.fetcher import Fetcher, FetchLimits
-from aggregator.identity.near import NearDuplicates, shingles
-from aggregator.pipeline import Pipeline
+from aggregator.identity.near import shingles
 from aggregator.pipeline.decide import entry_title
 from aggregator.pipeline.prepare import feed_text, parse_prepared, prepared
 from aggregator.pipeline.records import IngestCounts
-from aggregator.store.engine import location
-from aggregator.store.sql import SqlStore
 from aggregator.types import ClusterDoc
+from tests.support.mock_pipeline import mock_pipeline
 
 BODY = " ".join(
     f"Firefighters in Lyon said on Tuesday that the blaze at the Mat-Maid dairy, {n} km "
@@ -102,22 +99,10 @@ def test_a_feed_is_prepared_in_its_worker_only_the_first_time_it_is_read(
         return httpx.Response(200, text=body, headers={"content-type": "application/rss+xml"})
 
     async def poll() -> IngestCounts:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        store = SqlStore(location(tmp_path))
-        pipeline = Pipeline(
-            store,
-            Fetcher(client, FetchLimits(host_delay=0, per_host=8)),
-            None,
-            Clusterer(),
-            NearDuplicates(),
-        )
-        try:
+        async with mock_pipeline(tmp_path, handler) as pipeline:
             report = await pipeline.poll([FeedConfig(url="http://lyon.test/feed.xml")])
-            assert report.counts is not None
-            return report.counts
-        finally:
-            await client.aclose()
-            store.close()
+        assert report.counts is not None
+        return report.counts
 
     first = asyncio.run(poll())
     items.append(ITEM.format(n=3))
