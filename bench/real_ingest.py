@@ -318,18 +318,11 @@ def once(
     return RunResult(wall, cpu, lines[0] if lines else "", f1, lost, stored, extra)
 
 
-def spread(values: list[float], fmt: str) -> str:
-    if len(values) == 1:
-        return format(values[0], fmt)
-    return (
-        f"{format(statistics.median(values), fmt)} "
-        f"({format(min(values), fmt)}-{format(max(values), fmt)})"
-    )
-
-
 def markdown(
     runs: list[RunResult], pages: list[Page], feeds: int, args: argparse.Namespace, cmd: str
 ) -> str:
+    from bench.bench import spread  # median (min-max), as every other section prints it
+
     n = len(pages)
     cores = os.cpu_count() or 1
     walls = [r.wall for r in runs]
@@ -350,19 +343,19 @@ def markdown(
         "",
         "| measure | median (min-max) |",
         "| --- | --- |",
-        f"| wall s | {spread(walls, '.2f')} |",
-        f"| pages/s end to end | {spread([n / w for w in walls], '.1f')} |",
-        f"| CPU ms/page (aggregator + workers) | {spread([1000 * r.cpu / n for r in runs], '.0f')} |",
+        f"| wall s | {spread(walls, 2)} |",
+        f"| pages/s end to end | {spread([n / w for w in walls], 1)} |",
+        f"| CPU ms/page (aggregator + workers) | {spread([1000 * r.cpu / n for r in runs], 0)} |",
         f"| share of the {cores} cores used | "
-        f"{spread([100 * r.cpu / (r.wall * cores) for r in runs], '.0f')} % |",
+        f"{spread([100 * r.cpu / (r.wall * cores) for r in runs], 0)} % |",
     ]
     for label, _ in REPORTED:
         count = sum(
             1 for p in pages if dict(REPORTED)[label] is None or dict(REPORTED)[label](p.row)
         )
-        out.append(f"| word F1, {label} ({count}) | {spread([r.f1[label] for r in runs], '.4f')} |")
+        out.append(f"| word F1, {label} ({count}) | {spread([r.f1[label] for r in runs], 4)} |")
     out.append(
-        f"| pages lost (text not from the page) | {spread([len(r.lost) for r in runs], 'd')} |"
+        f"| pages lost (text not from the page) | {spread([len(r.lost) for r in runs], 0)} |"
     )
     lost = sorted({name for r in runs for name in r.lost})
     if lost:

@@ -22,6 +22,13 @@ from typing import Any
 import httpcore
 
 READ_LIMIT = 256 * 1024  # bytes held unread before the socket stops being read
+# httpcore's names for a connection's details -> asyncio's transport's names
+_EXTRA_INFO = {
+    "ssl_object": "ssl_object",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+    "socket": "socket",
+}
 
 
 class _Buffer(asyncio.Protocol):
@@ -156,12 +163,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # asked of idle pooled connections: closed, or stray bytes
             return bool(self._buffer.data) or self._buffer.eof
-        names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername"}
-        if info in names:
-            return self._transport.get_extra_info(names[info])
-        if info == "socket":
-            return self._transport.get_extra_info("socket")
-        return None
+        name = _EXTRA_INFO.get(info)
+        return self._transport.get_extra_info(name) if name is not None else None
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):

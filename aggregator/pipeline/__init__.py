@@ -272,10 +272,10 @@ class Pipeline:
         digest = hashlib.sha256(response.content).hexdigest()
         if digest == state.content_hash:
             return self._outcome(feed, ok_state, "not-modified")
+        # a feed read before mostly lists stored entries: not worth preparing them all
+        first_read = state.content_hash is None
         try:
             with timer.stage("parse"):
-                # a feed read before mostly lists stored entries: not worth preparing all
-                first_read = state.content_hash is None
                 parsed, feed_prepared = await self._parse(response, feed, first_read)
         except FeedError as exc:
             return self._failed(feed, state, exc)
@@ -297,7 +297,7 @@ class Pipeline:
         entry_prepared = [p for i, p in enumerate(feed_prepared) if i in keep]
         canonicals = [canonical_url(e.url) if e.url else None for e in entries]
         entry_links = [
-            entry_link(e.url, c) if e.url and c is not None else None
+            entry_link(e.url, c) if e.url else None
             for e, c in zip(entries, canonicals, strict=True)
         ]
         links = Counter(link for link in entry_links if link is not None)
@@ -348,9 +348,10 @@ class Pipeline:
         self, response: FetchResult, feed: FeedConfig, prepare: bool
     ) -> tuple[ParsedFeed, list[Prepared | None]]:
         """parse_feed, and with ``prepare`` each entry prepared for dedupe and clustering
-        (prepare.py), off the event loop: in the extraction workers when there are any (a thread would hold the
-        loop's interpreter lock), else in a thread. A pass whose feeds all answer 304 never
-        loads feedparser (~60 ms of start-up): parse_prepared imports it."""
+        (prepare.py), off the event loop: in the extraction workers when there are any (a
+        thread would hold the loop's interpreter lock), else in a thread. A pass whose feeds
+        all answer 304 never loads feedparser (~60 ms of start-up): parse_prepared imports
+        it."""
         job = functools.partial(
             parse_prepared,
             response.content,
